@@ -1,0 +1,43 @@
+#include "comm/bootstrap.h"
+
+#include <mpi.h>
+
+#include "comm/mpi_comm.h"
+#include "src/util/check.h"
+
+namespace dp {
+namespace {
+bool g_we_initialized = false;
+
+Status mpi_status(int rc, const char* call) {
+  if (rc == MPI_SUCCESS) return Status();
+  return Status::error(concat(call, ": ", mpi_error_string(rc)));
+}
+}  // namespace
+
+bool mpi_is_initialized() {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  return initialized && !finalized;
+}
+
+Status mpi_init(int* argc, char*** argv) {
+  if (!mpi_is_initialized()) {
+    int provided = 0;
+    // FUNNELED: only the main thread calls MPI (a watchdog thread may later observe,
+    // but never call into MPI concurrently).
+    const int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+    if (rc != MPI_SUCCESS) return Status::error("MPI_Init_thread failed (is the MPI installation usable?)");
+    g_we_initialized = true;
+  }
+  // Errors on the world communicator come back as codes instead of killing the job.
+  return mpi_status(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+}
+
+void mpi_finalize() {
+  if (g_we_initialized && mpi_is_initialized()) MPI_Finalize();
+}
+
+}  // namespace dp

@@ -1,0 +1,17 @@
+// MPI start-up and shutdown, and the facts every rank needs about where it runs.
+//   mpi_init():  MPI_Init_thread (FUNNELED), MPI_ERRORS_RETURN on MPI_COMM_WORLD.
+//   Works as a singleton (no mpirun) with world size 1. Rank, world size, host and
+//   local rank come from MpiCommunicator::info().
+#pragma once
+
+#include "comm/communicator.h"
+
+namespace dp {
+
+// Idempotent. Returns an error Status instead of aborting.
+Status mpi_init(int* argc, char*** argv);
+// MPI_Finalize if we initialised MPI and it is not finalised yet.
+void mpi_finalize();
+bool mpi_is_initialized();
+
+}  // namespace dp

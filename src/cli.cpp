@@ -1,0 +1,107 @@
+#include "src/cli.h"
+
+#include <cstdio>
+
+namespace dp {
+namespace {
+
+// "--batch-size,-b" -> "batch-size": the config-file key CLI11 uses.
+std::string config_key(const std::string& flags) {
+  const std::string first = flags.substr(0, flags.find(','));
+  return first.substr(first.find_first_not_of('-'));
+}
+
+}  // namespace
+
+template <typename T>
+CLI::Option* OptionTable::add(const std::string& flags, T& field, const std::string& help) {
+  fields_.emplace_back(config_key(flags), [&field] { return nlohmann::ordered_json(field); });
+  return app_.add_option(flags, field, help)->capture_default_str()->group(group_);
+}
+
+CLI::Option* OptionTable::add_flag(const std::string& flags, bool& field, const std::string& help) {
+  fields_.emplace_back(config_key(flags), [&field] { return nlohmann::ordered_json(field); });
+  return app_.add_flag(flags, field, help)->group(group_);
+}
+
+nlohmann::ordered_json OptionTable::to_json() const {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& [key, get] : fields_) out[key] = get();
+  return out;
+}
+
+OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
+  group_ = "Model";
+  add("--model", c.model, "mlp (ReLU hidden layers) or linreg (a single linear layer)")
+      ->check(CLI::IsMember({"mlp", "linreg"}));
+  add("--hidden", c.hidden, "hidden layer widths of the mlp, comma-separated")->delimiter(',');
+
+  group_ = "Data";
+  add("--data", c.data.data,
+      "fashion-mnist | synthetic-linreg | idx:IMAGES,LABELS | npy:FEATURES,TARGETS "
+      "(integer targets train a classifier, float targets a regression)");
+  add("--data-dir", c.data.data_dir, "directory of the fashion-mnist IDX files");
+  add("--test-data", c.data.test_data,
+      "evaluation split: empty = the data set's own test split, none, idx:... or npy:...");
+  add("--num-classes", c.data.num_classes, "classes of a classifier (0 = infer from the labels)");
+  add("--batch-size,-b", c.batch_size, "GLOBAL batch size, split evenly over the ranks");
+  add_flag("--drop-last", c.drop_last,
+           "drop the samples that do not divide evenly over the ranks (default: wrap around)");
+  add("--eval-batch-size", c.eval_batch_size, "rows per evaluation batch on each rank");
+
+  group_ = "Optimization";
+  add("--epochs,-e", c.epochs, "passes over the training data");
+  add("--steps", c.steps, "train exactly this many steps instead (0 = use --epochs)");
+  add("--lr", c.lr, "peak learning rate");
+  add("--lr-schedule", c.lr_schedule, "constant or cosine (decays to --min-lr at the last step)")
+      ->check(CLI::IsMember({"constant", "cosine"}));
+  add("--warmup-steps", c.warmup_steps, "linear warm-up steps from lr/warmup to lr");
+  add("--min-lr", c.min_lr, "final learning rate of the cosine schedule");
+  add("--optimizer", c.optimizer, "adamw (decoupled weight decay) or adam (L2 weight decay)")
+      ->check(CLI::IsMember({"adam", "adamw"}));
+  add("--weight-decay", c.weight_decay, "weight decay coefficient");
+  add("--beta1", c.beta1, "Adam beta1");
+  add("--beta2", c.beta2, "Adam beta2");
+  add("--eps", c.eps, "Adam epsilon");
+  add("--seed", c.seed, "seed of the initialisation and of the data order (same on every rank)");
+
+  group_ = "Run";
+  add("--device", c.device, "compute backend (cpu; the CUDA backend is not built yet)");
+  add("--run-dir", c.run_dir, "where metrics.jsonl and config.json go (default runs/<timestamp>; none = no files)");
+  add("--progress", c.progress, "auto (bar on a terminal, else lines), bar, lines or none")
+      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
+  add("--log-every", c.log_every, "steps between progress lines when not on a terminal");
+  add("--check-every", c.check_every,
+      "steps between checks that all replicas hold identical parameters (0 = only at the end)");
+  add("--threads", c.threads, "BLAS threads per rank (0 = the rank's share of this node's cores)");
+  add("--export", c.export_path, "write the trained parameters to this safetensors file");
+}
+
+int parse_command_line(int argc, char** argv, bool print, CLI::App& app, Config& cfg) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    if (print) std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::CallForAllHelp& e) {
+    if (print) std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+    return 0;
+  } catch (const CLI::CallForVersion& e) {
+    if (print) std::printf("%s\n", e.what());
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    if (print) std::fprintf(stderr, "dptrain: error: %s (see --help)\n", e.what());
+    return 2;
+  }
+  // linreg has no hidden layers: drop the mlp default unless the user asked for layers.
+  if (cfg.model == "linreg") {
+    if (app.get_option("--hidden")->count() > 0) {
+      if (print) std::fprintf(stderr, "dptrain: error: --hidden applies to --model mlp only (see --help)\n");
+      return 2;
+    }
+    cfg.hidden.clear();
+  }
+  return -1;
+}
+
+}  // namespace dp

@@ -1,0 +1,46 @@
+// The resolved configuration of one run. src/cli.cpp declares every field as a CLI11
+// option (help text, default, config-file key) in ONE table; tests build Configs directly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "src/data/sources.h"
+
+namespace dp {
+
+struct Config {
+  // model
+  std::string model = "mlp";  // mlp | linreg (linreg = no hidden layer)
+  std::vector<std::int64_t> hidden = {256, 128};
+
+  // data
+  DataConfig data;
+  std::int64_t batch_size = 128;  // GLOBAL batch; each rank takes batch_size / world_size
+  bool drop_last = false;
+  std::int64_t eval_batch_size = 1000;  // per rank, evaluation only
+
+  // optimisation
+  std::int64_t epochs = 10;
+  std::int64_t steps = 0;  // > 0: train exactly this many steps (overrides epochs)
+  double lr = 1e-3;
+  std::string lr_schedule = "constant";  // constant | cosine
+  std::int64_t warmup_steps = 0;
+  double min_lr = 0.0;
+  std::string optimizer = "adamw";  // adamw (decoupled decay) | adam (L2 decay)
+  double weight_decay = 0.0;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  std::uint64_t seed = 42;
+
+  // run
+  std::string device = "cpu";
+  std::string run_dir;  // "" -> runs/<timestamp>
+  std::string progress = "auto";  // auto | bar | lines | none
+  std::int64_t log_every = 100;
+  std::int64_t check_every = 100;  // replica hash check every N steps (0 = only at the end)
+  int threads = 0;                 // BLAS threads per rank (0 = cores / ranks on the node)
+  std::string export_path;         // safetensors file written at the end
+};
+
+}  // namespace dp

@@ -1,0 +1,32 @@
+// An in-memory data set: features X[count, features] (float32, row-major) and either
+// integer class labels [count] (classification) or float targets Y[count, target_dim]
+// (regression). The loss follows the targets: labels -> softmax cross-entropy,
+// float targets -> mean squared error.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dp {
+
+struct Dataset {
+  std::string name;  // for messages, e.g. "fashion-mnist train (.../train-images-idx3-ubyte.gz)"
+  std::int64_t count = 0;
+  std::int64_t features = 0;
+  std::vector<float> x;  // [count, features]
+
+  // Classification: labels in [0, num_classes).
+  std::vector<std::int32_t> labels;
+  std::int64_t num_classes = 0;
+
+  // Regression: y[count, target_dim].
+  std::vector<float> y;
+  std::int64_t target_dim = 0;
+
+  bool is_classification() const { return num_classes > 0; }
+  // Width of the model's output layer: classes or regression targets.
+  std::int64_t output_dim() const { return is_classification() ? num_classes : target_dim; }
+};
+
+}  // namespace dp

@@ -1,0 +1,34 @@
+// Turns the --data / --test-data specifications into data sets:
+//   fashion-mnist            the four IDX .gz files in --data-dir (test split: t10k)
+//   idx:IMAGES,LABELS        any MNIST-family pair of IDX files (raw or .gz)
+//   npy:FEATURES,TARGETS     NPY features [N, D] (or [N]) and targets: integer labels [N]
+//                            (classification) or float targets [N] / [N, K] (regression)
+//   synthetic-linreg         N=1000, D=10 linear-regression data (test split: a second draw)
+// --test-data: "" = the data set's own test split (none for idx:/npy:), "none", or an
+// idx:/npy: spec. Pixel values of IDX uint8 images are scaled to [0, 1].
+// Every problem throws UserError naming the file or flag.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "src/data/dataset.h"
+
+namespace dp {
+
+struct DataConfig {
+  std::string data = "fashion-mnist";
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  std::string test_data;          // "" = default split, "none" = no evaluation
+  std::int64_t num_classes = 0;   // 0 = infer (10 for fashion-mnist, max label + 1 otherwise)
+};
+
+struct DataSplits {
+  Dataset train;
+  Dataset test;
+  bool has_test = false;
+};
+
+DataSplits load_data(const DataConfig& cfg);
+
+}  // namespace dp

@@ -1,0 +1,138 @@
+#include "src/model/mlp.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/accuracy.h"
+#include "kernels/bias.h"
+#include "kernels/gemm.h"
+#include "kernels/mse.h"
+#include "kernels/relu.h"
+#include "kernels/softmax_xent.h"
+#include "src/util/check.h"
+#include "src/util/rng.h"
+
+namespace dp {
+
+using kernels::Trans;
+
+Mlp::Mlp(std::int64_t in_features, std::vector<std::int64_t> hidden, std::int64_t out_features,
+         LossKind loss, std::int64_t max_rows)
+    : loss_(loss), max_rows_(max_rows) {
+  DP_CHECK(in_features > 0 && out_features > 0 && max_rows > 0, "mlp: in=", in_features,
+           " out=", out_features, " rows=", max_rows);
+  widths_.push_back(in_features);
+  for (auto h : hidden) {
+    DP_USER_CHECK(h > 0, "--hidden: layer widths must be positive, got ", h);
+    widths_.push_back(h);
+  }
+  widths_.push_back(out_features);
+  const std::int64_t layers = num_layers();
+  w_index_.resize(static_cast<std::size_t>(layers));
+  b_index_.resize(static_cast<std::size_t>(layers));
+  // Backward order: last layer first, weight then bias (see the header).
+  for (std::int64_t l = layers - 1; l >= 0; --l) {
+    const std::string prefix = "layers." + std::to_string(l) + ".";
+    const auto in = widths_[static_cast<std::size_t>(l)], out = widths_[static_cast<std::size_t>(l + 1)];
+    w_index_[static_cast<std::size_t>(l)] = layout_.add(prefix + "weight", {out, in});
+    b_index_[static_cast<std::size_t>(l)] = layout_.add(prefix + "bias", {out});
+  }
+  std::int64_t max_width = 0;
+  for (std::int64_t l = 0; l < layers; ++l) {
+    const auto out = widths_[static_cast<std::size_t>(l + 1)];
+    acts_.emplace_back(static_cast<std::size_t>(max_rows * out));
+    max_width = std::max(max_width, widths_[static_cast<std::size_t>(l)]);
+  }
+  grad_a_.resize(static_cast<std::size_t>(max_rows * max_width));
+  grad_b_.resize(static_cast<std::size_t>(max_rows * max_width));
+  row_losses_.resize(static_cast<std::size_t>(max_rows));
+}
+
+void Mlp::init(float* params, std::uint64_t seed) const {
+  for (std::int64_t l = 0; l < num_layers(); ++l) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(widths_[static_cast<std::size_t>(l)]));
+    for (int kind = 0; kind < 2; ++kind) {
+      const TensorView& t = kind == 0 ? weight(l) : bias(l);
+      Rng rng(mix_seed(mix_seed(seed, static_cast<std::uint64_t>(l)), static_cast<std::uint64_t>(kind)));
+      for (std::int64_t i = 0; i < t.count; ++i)
+        params[t.offset + i] = static_cast<float>(rng.uniform(-bound, bound));
+    }
+  }
+}
+
+const float* Mlp::forward(const kernels::Context& ctx, const float* params, const float* x,
+                          std::int64_t rows) {
+  DP_CHECK(rows >= 1 && rows <= max_rows_, "mlp forward: ", rows, " rows, capacity ", max_rows_);
+  const std::int64_t layers = num_layers();
+  const float* in = x;
+  for (std::int64_t l = 0; l < layers; ++l) {
+    const auto n_in = widths_[static_cast<std::size_t>(l)], n_out = widths_[static_cast<std::size_t>(l + 1)];
+    float* z = acts_[static_cast<std::size_t>(l)].data();
+    // z[rows, out] = in[rows, in] · W^T
+    kernels::gemm(ctx, Trans::no, Trans::yes, rows, n_out, n_in, 1.0f, in, n_in,
+                  params + weight(l).offset, n_in, 0.0f, z, n_out);
+    kernels::bias_add(ctx, z, params + bias(l).offset, rows, n_out);
+    if (l + 1 < layers) kernels::relu_forward(ctx, z, z, rows * n_out);
+    in = z;
+  }
+  return in;
+}
+
+double Mlp::forward_backward(const kernels::Context& ctx, const float* params, const Batch& batch,
+                             float* grads) {
+  const std::int64_t rows = batch.rows;
+  const std::int64_t layers = num_layers();
+  const std::int64_t k = widths_.back();
+  forward(ctx, params, batch.x.data(), rows);
+
+  // dL/dz_{L-1}, written over the logits (they are not needed afterwards).
+  float* dz = acts_.back().data();
+  double loss = 0.0;
+  if (loss_ == LossKind::softmax_xent) {
+    const float scale = 1.0f / static_cast<float>(rows);
+    loss = kernels::softmax_xent_forward_backward(ctx, dz, batch.labels.data(), scale,
+                                                  row_losses_.data(), dz, rows, k) /
+           static_cast<double>(rows);
+  } else {
+    const float scale = 1.0f / static_cast<float>(rows * k);
+    loss = kernels::mse_forward_backward(ctx, dz, batch.y.data(), scale, row_losses_.data(), dz, rows,
+                                         k) /
+           static_cast<double>(rows * k);
+  }
+
+  float* scratch[2] = {grad_a_.data(), grad_b_.data()};
+  for (std::int64_t l = layers - 1; l >= 0; --l) {
+    const auto n_in = widths_[static_cast<std::size_t>(l)], n_out = widths_[static_cast<std::size_t>(l + 1)];
+    const float* in = l == 0 ? batch.x.data() : acts_[static_cast<std::size_t>(l - 1)].data();
+    // dW[out, in] = dz^T[out, rows] · in[rows, in] ;  db = column sums of dz
+    kernels::gemm(ctx, Trans::yes, Trans::no, n_out, n_in, rows, 1.0f, dz, n_out, in, n_in, 0.0f,
+                  grads + weight(l).offset, n_in);
+    kernels::bias_backward(ctx, dz, grads + bias(l).offset, rows, n_out);
+    if (l == 0) break;
+    // da_{l-1}[rows, in] = dz[rows, out] · W[out, in], then through the ReLU of a_{l-1}.
+    float* da = scratch[l % 2];
+    kernels::gemm(ctx, Trans::no, Trans::no, rows, n_in, n_out, 1.0f, dz, n_out,
+                  params + weight(l).offset, n_in, 0.0f, da, n_in);
+    kernels::relu_backward(ctx, acts_[static_cast<std::size_t>(l - 1)].data(), da, da, rows * n_in);
+    dz = da;
+  }
+  return loss;
+}
+
+EvalSums Mlp::evaluate(const kernels::Context& ctx, const float* params, const Batch& batch) {
+  const std::int64_t rows = batch.rows;
+  const std::int64_t k = widths_.back();
+  const float* out = forward(ctx, params, batch.x.data(), rows);
+  EvalSums s;
+  s.rows = rows;
+  if (loss_ == LossKind::softmax_xent) {
+    s.loss_sum = kernels::softmax_xent_forward(ctx, out, batch.labels.data(), row_losses_.data(), rows, k);
+    s.correct = kernels::count_correct(ctx, out, batch.labels.data(), rows, k);
+  } else {
+    s.loss_sum = kernels::mse_forward(ctx, out, batch.y.data(), row_losses_.data(), rows, k) /
+                 static_cast<double>(k);
+  }
+  return s;
+}
+
+}  // namespace dp

@@ -1,0 +1,78 @@
+// A multi-layer perceptron with ReLU between layers; linreg is the case with no hidden
+// layer. Forward and backward are explicit kernel calls over views of ONE flat parameter
+// buffer and ONE flat gradient buffer (no autograd).
+//
+//   a_{-1} = x,  z_l = a_{l-1} · W_l^T + b_l,  a_l = relu(z_l) (l < L-1),  logits = z_{L-1}
+//   W_l is [out_l, in_l] (the PyTorch nn.Linear layout), b_l is [out_l].
+//
+// Loss over a batch of b rows (the loss kind follows the targets):
+//   softmax_xent:  L = (1/b) sum_i CE(z_i, y_i)
+//   mse:           L = (1/(b*K)) sum_ij (z_ij - t_ij)^2     (PyTorch MSELoss, mean)
+//
+// Buffer order = the order backward produces gradients: the LAST layer first
+// (layers.{L-1}.weight, layers.{L-1}.bias, ..., layers.0.weight, layers.0.bias), so a
+// prefix of the gradient buffer is complete while backward still runs on lower layers.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/backend.h"
+#include "src/data/batch.h"
+#include "src/tensor/layout.h"
+
+namespace dp {
+
+enum class LossKind { softmax_xent, mse };
+
+struct EvalSums {
+  double loss_sum = 0.0;     // sum over rows of the per-row loss (mse: per-row mean over K)
+  std::int64_t correct = 0;  // classification only
+  std::int64_t rows = 0;
+};
+
+class Mlp {
+ public:
+  Mlp(std::int64_t in_features, std::vector<std::int64_t> hidden, std::int64_t out_features,
+      LossKind loss, std::int64_t max_rows);
+
+  const ParamLayout& layout() const { return layout_; }
+  std::int64_t param_count() const { return layout_.total_count(); }
+  std::int64_t num_layers() const { return static_cast<std::int64_t>(widths_.size()) - 1; }
+  LossKind loss_kind() const { return loss_; }
+  // widths: in_features, hidden..., out_features
+  const std::vector<std::int64_t>& widths() const { return widths_; }
+
+  // Kaiming-uniform as torch.nn.Linear does: W, b ~ U(-1/sqrt(in), 1/sqrt(in)), each
+  // tensor from its own stream of (seed, layer, kind), so the result is independent of
+  // the buffer order.
+  void init(float* params, std::uint64_t seed) const;
+
+  // Forward + loss + backward on one batch. Writes d(L)/d(params) into grads (all of it,
+  // overwritten) and returns L (the batch mean defined above).
+  double forward_backward(const kernels::Context& ctx, const float* params, const Batch& batch,
+                          float* grads);
+
+  // Forward only: sums for evaluation.
+  EvalSums evaluate(const kernels::Context& ctx, const float* params, const Batch& batch);
+
+  // Forward only: out[rows, out_features] = the model's output (logits or predictions).
+  // Returns a pointer into internal storage, valid until the next call.
+  const float* forward(const kernels::Context& ctx, const float* params, const float* x,
+                       std::int64_t rows);
+
+ private:
+  const TensorView& weight(std::int64_t l) const { return layout_.tensors()[w_index_[l]]; }
+  const TensorView& bias(std::int64_t l) const { return layout_.tensors()[b_index_[l]]; }
+
+  std::vector<std::int64_t> widths_;
+  LossKind loss_;
+  std::int64_t max_rows_;
+  ParamLayout layout_;
+  std::vector<std::size_t> w_index_, b_index_;  // per layer, into layout_.tensors()
+  std::vector<std::vector<float>> acts_;        // a_l, [max_rows, out_l]
+  std::vector<float> grad_a_, grad_b_;          // ping-pong dz scratch, [max_rows, max width]
+  std::vector<float> row_losses_;               // [max_rows]
+};
+
+}  // namespace dp

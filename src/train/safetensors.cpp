@@ -1,0 +1,114 @@
+#include "src/train/safetensors.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "src/data/file_bytes.h"
+#include "src/util/check.h"
+
+namespace dp {
+
+void write_safetensors(const std::string& path, const ParamLayout& layout, const float* values,
+                       const std::map<std::string, std::string>& metadata) {
+  // Sort by name so the file lists layers.0 first (natural order for readers); numbers in
+  // names are compared as numbers so layers.10 follows layers.9.
+  std::vector<const TensorView*> order;
+  for (const auto& t : layout.tensors()) order.push_back(&t);
+  auto key = [](const std::string& name) {
+    const auto dot1 = name.find('.');
+    const auto dot2 = name.find('.', dot1 + 1);
+    if (dot1 == std::string::npos || dot2 == std::string::npos) return std::make_pair(-1L, name);
+    return std::make_pair(std::stol(name.substr(dot1 + 1, dot2 - dot1 - 1)), name.substr(dot2 + 1));
+  };
+  std::sort(order.begin(), order.end(),
+            [&](const TensorView* a, const TensorView* b) { return key(a->name) < key(b->name); });
+
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  std::int64_t begin = 0;
+  for (const TensorView* t : order) {
+    const std::int64_t end = begin + t->count * 4;
+    header[t->name] = {{"dtype", "F32"}, {"shape", t->shape}, {"data_offsets", {begin, end}}};
+    begin = end;
+  }
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  DP_USER_CHECK(f != nullptr, "--export: cannot create ", tmp, ": ", std::strerror(errno));
+  std::uint8_t len_le[8];
+  for (int i = 0; i < 8; ++i) len_le[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
+  bool ok = std::fwrite(len_le, 1, 8, f) == 8 && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  for (const TensorView* t : order) {
+    const auto n = static_cast<std::size_t>(t->count);
+    ok = ok && std::fwrite(values + t->offset, sizeof(float), n, f) == n;
+  }
+  ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+  const int saved_errno = errno;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) {
+    std::remove(tmp.c_str());
+    throw UserError(concat("--export: writing ", path, " failed: ", std::strerror(saved_errno)));
+  }
+  DP_USER_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "--export: cannot rename ", tmp, " to ",
+                path, ": ", std::strerror(errno));
+}
+
+std::vector<NamedTensor> read_safetensors(const std::string& path,
+                                          std::map<std::string, std::string>* metadata) {
+  const std::vector<std::uint8_t> bytes = read_file_bytes(path, /*gunzip=*/false);
+  DP_USER_CHECK(bytes.size() >= 8, path, ": not a safetensors file (", bytes.size(), " bytes)");
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[static_cast<std::size_t>(i)];
+  DP_USER_CHECK(n <= bytes.size() - 8, path, ": safetensors header length ", n,
+                " exceeds the file size");
+  const std::size_t data_start = 8 + static_cast<std::size_t>(n);
+  const std::uint64_t data_nbytes = bytes.size() - data_start;
+  nlohmann::json header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + static_cast<std::ptrdiff_t>(data_start),
+                                                nullptr, /*allow_exceptions=*/false);
+  DP_USER_CHECK(header.is_object(), path, ": safetensors header is not a JSON object");
+  std::vector<NamedTensor> out;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__") {
+      if (metadata && it->is_object())
+        for (auto m = it->begin(); m != it->end(); ++m)
+          if (m->is_string()) (*metadata)[m.key()] = m->get<std::string>();
+      continue;
+    }
+    const nlohmann::json& t = *it;
+    DP_USER_CHECK(t.is_object() && t.value("dtype", "") == "F32", path, ": tensor '", it.key(),
+                  "' is not F32 (only float32 tensors are supported)");
+    const auto& shape = t["shape"];
+    const auto& offsets = t["data_offsets"];
+    DP_USER_CHECK(shape.is_array() && offsets.is_array() && offsets.size() == 2 &&
+                      offsets[0].is_number_unsigned() && offsets[1].is_number_unsigned(),
+                  path, ": tensor '", it.key(), "' has a malformed shape or data_offsets");
+    NamedTensor nt;
+    nt.name = it.key();
+    std::uint64_t count = 1;
+    for (const auto& d : shape) {
+      DP_USER_CHECK(d.is_number_unsigned() && d.get<std::uint64_t>() <= data_nbytes, path, ": tensor '",
+                    it.key(), "' has a bad dimension");
+      const auto dim = d.get<std::uint64_t>();
+      DP_USER_CHECK(dim == 0 || count <= data_nbytes / dim, path, ": tensor '", it.key(),
+                    "' is larger than the file");
+      count *= dim;
+      nt.shape.push_back(static_cast<std::int64_t>(dim));
+    }
+    const auto b = offsets[0].get<std::uint64_t>(), e = offsets[1].get<std::uint64_t>();
+    DP_USER_CHECK(b <= e && e <= data_nbytes && e - b == count * 4, path, ": tensor '", it.key(),
+                  "' has data_offsets [", b, ", ", e, "] inconsistent with its shape or the file size");
+    nt.data.resize(static_cast<std::size_t>(count));
+    if (count) std::memcpy(nt.data.data(), bytes.data() + data_start + b, static_cast<std::size_t>(count) * 4);
+    out.push_back(std::move(nt));
+  }
+  return out;
+}
+
+}  // namespace dp

@@ -1,0 +1,53 @@
+// The training run: data -> sampler -> model forward/backward -> all-reduce -> Adam,
+// with evaluation, metrics, progress, replica checks and export. Every rank calls
+// train() with the same Config; rank 0 alone writes files and prints.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "comm/communicator.h"
+#include "src/config.h"
+#include "src/tensor/layout.h"
+
+namespace dp {
+
+struct EvalResult {
+  bool valid = false;  // false when there is no test split
+  double loss = 0.0;
+  double accuracy = 0.0;  // classification only
+  std::int64_t samples = 0;
+};
+
+struct TrainResult {
+  std::vector<float> params;  // final parameters (identical on every rank)
+  ParamLayout layout;
+  std::int64_t steps = 0;
+  std::int64_t epochs = 0;  // epochs started (the last one may be partial with --steps)
+  double last_loss = 0.0;   // global mean training loss of the last step
+  double wall_s = 0.0;
+  EvalResult final_eval;
+  std::string run_dir;  // "" when files are disabled
+};
+
+struct TrainHooks {
+  // Called on every rank after each optimizer step with the live parameter buffer.
+  std::function<void(std::int64_t step, float* params, std::int64_t count)> after_step;
+};
+
+// resolved_config_json: written to RUN_DIR/config.json (main passes the CLI table);
+// empty = write the Config fields the trainer knows.
+TrainResult train(const Config& cfg, Communicator& comm, const std::string& resolved_config_json = "",
+                  const TrainHooks& hooks = {});
+
+// Validates the Config against the world size (batch divisibility and the like);
+// throws UserError naming the flag. train() calls it first.
+void validate_config(const Config& cfg, int world_size);
+
+// BLAS threads per rank when --threads is 0: the cores this process may run on, shared
+// by the ranks of this node.
+int default_cpu_threads(int local_size);
+
+}  // namespace dp
