@@ -17,6 +17,7 @@ class MpiCommunicator final : public Communicator {
   ~MpiCommunicator() override;
 
   const RankInfo& info() const override { return info_; }
+  using Communicator::all_reduce;  // the typed overloads
   Status all_reduce(void* data, std::size_t count, DataType type, ReduceOp op) override;
   Status all_reduce_avg(void* data, std::size_t count, DataType type) override;
   Status broadcast(void* data, std::size_t nbytes, int root) override;

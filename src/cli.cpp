@@ -90,7 +90,18 @@ int parse_command_line(int argc, char** argv, bool print, CLI::App& app, Config&
     if (print) std::printf("%s\n", e.what());
     return 0;
   } catch (const CLI::ParseError& e) {
-    if (print) std::fprintf(stderr, "dptrain: error: %s (see --help)\n", e.what());
+    if (print) {
+      // CLI11 names unknown config-file keys without the file; say which file and key.
+      const CLI::Option* config = app.get_config_ptr();
+      const std::string file = config && config->count() > 0 ? config->as<std::string>() : "";
+      std::string what = e.what();
+      const std::string extras = "INI was not able to parse ";
+      if (what.rfind(extras, 0) == 0)
+        what = "unknown key '" + what.substr(extras.size()) + "' (keys are the long flags without --)";
+      if (!file.empty() && dynamic_cast<const CLI::ConfigError*>(&e))
+        what = "--config " + file + ": " + what;
+      std::fprintf(stderr, "dptrain: error: %s (see --help)\n", what.c_str());
+    }
     return 2;
   }
   // linreg has no hidden layers: drop the mlp default unless the user asked for layers.

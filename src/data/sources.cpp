@@ -140,11 +140,14 @@ DataSplits load_data(const DataConfig& cfg) {
   DP_USER_CHECK(classes >= 0, "--num-classes must be >= 0 (0 = infer), got ", classes);
   if (spec == "fashion-mnist") {
     const std::string& dir = cfg.data_dir;
-    out.train = load_idx_pair(find_in_dir(dir, "train-images-idx3-ubyte"),
-                              find_in_dir(dir, "train-labels-idx1-ubyte"), "fashion-mnist train");
+    // Look the files up in a fixed order, so a missing directory names the first file.
+    const std::string train_images = find_in_dir(dir, "train-images-idx3-ubyte");
+    const std::string train_labels = find_in_dir(dir, "train-labels-idx1-ubyte");
+    out.train = load_idx_pair(train_images, train_labels, "fashion-mnist train");
     if (cfg.test_data.empty()) {
-      out.test = load_idx_pair(find_in_dir(dir, "t10k-images-idx3-ubyte"),
-                               find_in_dir(dir, "t10k-labels-idx1-ubyte"), "fashion-mnist test");
+      const std::string test_images = find_in_dir(dir, "t10k-images-idx3-ubyte");
+      const std::string test_labels = find_in_dir(dir, "t10k-labels-idx1-ubyte");
+      out.test = load_idx_pair(test_images, test_labels, "fashion-mnist test");
       out.has_test = true;
     }
     if (classes == 0) classes = 10;

@@ -55,10 +55,10 @@ std::string Progress::status_text(const StepStats& s, bool with_bar) const {
   char buf[256];
   std::snprintf(buf, sizeof buf,
                 "epoch %lld/%lld %sstep %lld/%lld  loss %.4f  lr %.2e  %s samples/s  "
-                "(compute %.0f%% comm %.0f%% optim %.0f%%)  eta %s",
+                "(data %.0f%% compute %.0f%% comm %.0f%% optim %.0f%%)  eta %s",
                 static_cast<long long>(s.epoch + 1), static_cast<long long>(epochs_), bar.c_str(),
                 static_cast<long long>(s.step), static_cast<long long>(total_steps_), s.loss, s.lr,
-                format_rate(s.samples_per_s).c_str(), 100 * s.compute_frac, 100 * s.comm_frac,
+                format_rate(s.samples_per_s).c_str(), 100 * s.data_frac, 100 * s.compute_frac, 100 * s.comm_frac,
                 100 * s.optim_frac, format_duration(eta).c_str());
   return buf;
 }
@@ -85,6 +85,10 @@ void Progress::print_line(const std::string& line) {
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
   bar_visible_ = false;
+}
+
+void Progress::epoch_line(const std::string& line) {
+  if (mode_ != Mode::none) print_line(line);
 }
 
 void Progress::finish() {

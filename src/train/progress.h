@@ -15,7 +15,7 @@ struct StepStats {
   double lr = 0.0;
   double samples_per_s = 0.0;
   // Fractions of the step time spent in each phase, over the reporting window.
-  double compute_frac = 0.0, comm_frac = 0.0, optim_frac = 0.0;
+  double data_frac = 0.0, compute_frac = 0.0, comm_frac = 0.0, optim_frac = 0.0;
 };
 
 class Progress {
@@ -26,8 +26,10 @@ class Progress {
 
   Progress(Mode mode, bool is_root, std::int64_t total_steps, std::int64_t epochs, std::int64_t log_every);
   void update(const StepStats& s);
-  // A full line (epoch summary, warnings): clears the bar first, then prints.
+  // A full line (start banner, final summary): clears the bar first, then prints.
   void print_line(const std::string& line);
+  // An epoch summary: like print_line, but silent under --progress none.
+  void epoch_line(const std::string& line);
   void finish();
 
  private:

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -39,6 +40,12 @@ struct Ema {
     primed = true;
   }
 };
+
+std::string fixed(double x, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
+  return buf;
+}
 
 void make_dirs(const std::string& path) {
   std::string partial;
@@ -235,7 +242,7 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
   std::vector<std::int64_t> eval_idx(static_cast<std::size_t>(cfg.eval_batch_size));
   if (data.has_test) reserve_batch(data.test, cfg.eval_batch_size, &eval_batch);
 
-  Ema ema_step, ema_compute, ema_comm, ema_optim;
+  Ema ema_step, ema_data, ema_compute, ema_comm, ema_optim;
   const float grad_scale = 1.0f / static_cast<float>(world);
   std::int64_t step = 0;
   for (std::int64_t epoch = 0; epoch < epochs && step < total_steps; ++epoch) {
@@ -265,6 +272,7 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
       const double step_s = data_s + compute_s + comm_s + optim_s;
       const double global_rows = static_cast<double>(rows) * world;
       ema_step.add(step_s);
+      ema_data.add(data_s);
       ema_compute.add(compute_s);
       ema_comm.add(comm_s);
       ema_optim.add(optim_s);
@@ -285,6 +293,7 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
       st.loss = loss;
       st.lr = lr;
       st.samples_per_s = static_cast<double>(cfg.batch_size) / ema_step.value;
+      st.data_frac = ema_data.value / ema_step.value;
       st.compute_frac = ema_compute.value / ema_step.value;
       st.comm_frac = ema_comm.value / ema_step.value;
       st.optim_frac = ema_optim.value / ema_step.value;
@@ -304,13 +313,13 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
                         {"test_samples", e.samples}, {"epoch_s", epoch_s}}
                        .dump()
                 << "\n";
-      progress.print_line(concat("epoch ", epoch + 1, "/", epochs, ": train loss ", result.last_loss,
-                                 ", test loss ", e.loss,
-                                 loss_kind == LossKind::softmax_xent ? concat(", test accuracy ", e.accuracy) : "",
-                                 " (", e.samples, " samples), ", epoch_s, " s"));
+      progress.epoch_line(concat("epoch ", epoch + 1, "/", epochs, ": train loss ", fixed(result.last_loss, 4),
+                                 ", test loss ", fixed(e.loss, 4),
+                                 loss_kind == LossKind::softmax_xent ? ", test accuracy " + fixed(e.accuracy, 4) : "",
+                                 " (", e.samples, " samples), ", fixed(epoch_s, 2), " s"));
     } else {
-      progress.print_line(concat("epoch ", epoch + 1, "/", epochs, ": train loss ", result.last_loss, ", ",
-                                 epoch_s, " s"));
+      progress.epoch_line(concat("epoch ", epoch + 1, "/", epochs, ": train loss ", fixed(result.last_loss, 4), ", ",
+                                 fixed(epoch_s, 2), " s"));
     }
     if (metrics.is_open()) metrics.flush();
   }
@@ -318,6 +327,16 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
   result.steps = step;
   result.epochs = epochs;
   result.wall_s = wall.elapsed_s();
+  {
+    const EvalResult& e = result.final_eval;
+    std::string evaluation = "no test split";
+    if (e.valid)
+      evaluation = loss_kind == LossKind::softmax_xent
+                       ? concat("final test accuracy ", fixed(e.accuracy, 4), ", test loss ", fixed(e.loss, 4))
+                       : concat("final test loss (mse) ", fixed(e.loss, 6));
+    progress.print_line(concat("done: ", step, " steps, ", epochs, " epoch(s) in ", fixed(result.wall_s, 1),
+                               " s; ", evaluation, "; last train loss ", fixed(result.last_loss, 4)));
+  }
   result.layout = model.layout();
 
   if (!cfg.export_path.empty()) {

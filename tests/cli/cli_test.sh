@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Command-line behaviour of the dptrain executable, as a user meets it:
+#   cli_test.sh DPTRAIN MPIEXEC [MPIEXEC_FLAGS...]
+# Bad values give ONE line on stderr naming the flag or file, and exit code 2; --help
+# and --version exit 0; a --config file is read and command-line flags override it.
+set -u
+dptrain=$1
+mpiexec=$2
+shift 2
+mpiflags=("$@")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+cases=0
+
+# expect CODE PATTERN -- ARGS... : runs dptrain (1 rank, no mpirun), checks the exit
+# code, that stderr holds exactly one "dptrain: error:" line, and that it matches PATTERN.
+expect() {
+  local code=$1 pattern=$2
+  shift 3
+  cases=$((cases + 1))
+  "$dptrain" --run-dir none --progress none "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  local lines
+  lines=$(grep -c '^dptrain: error:' "$work/err")
+  if [[ $rc -ne $code ]] || { [[ $code -ne 0 ]] && [[ $lines -ne 1 ]]; } || ! grep -qE -- "$pattern" "$work/err" "$work/out"; then
+    echo "FAIL: dptrain $* -> exit $rc (want $code), $lines error line(s), want /$pattern/"
+    sed 's/^/    /' "$work/err" | head -5
+    failures=$((failures + 1))
+  else
+    echo "ok:   dptrain $* -> exit $rc: $(head -c 160 "$work/err" | head -1)"
+  fi
+}
+
+expect 0 'Usage: dptrain' -- --help
+expect 0 'batch-size' -- --help
+expect 0 '^dptrain [0-9]+\.[0-9]+\.[0-9]+' -- --version
+expect 2 '--model' -- --model transformer9000
+expect 2 '--lr' -- --lr 0
+expect 2 '--lr' -- --lr -0.1
+expect 2 '--lr-schedule' -- --lr-schedule linear
+expect 2 '--batch-size' -- --batch-size 0
+expect 2 '--bogus' -- --bogus 1
+expect 2 '--hidden' -- --model linreg --hidden 4 --data synthetic-linreg
+expect 2 '--epochs' -- --epochs abc
+expect 2 'train-images-idx3-ubyte.* not found' -- --data-dir "$work/nothing-here"
+expect 2 "$work/missing.npy" -- --data "npy:$work/missing.npy,$work/y.npy"
+expect 2 '--data.*unknown data set' -- --data cifar-100
+expect 2 'config|toml|not found|exist' -- --config "$work/missing.toml"
+
+# A config file with an unknown key is refused, naming the key.
+printf 'lr = 0.01\nlearning_rate = 0.5\n' >"$work/bad.toml"
+expect 2 'learning_rate' -- --config "$work/bad.toml"
+
+# A good config file is applied, and the command line overrides it.
+printf 'model = "linreg"\ndata = "synthetic-linreg"\nlr = 0.02\nsteps = 3\nbatch-size = 100\n' >"$work/good.toml"
+cases=$((cases + 1))
+if "$dptrain" --config "$work/good.toml" --lr 0.03 --run-dir "$work/run" --progress none >"$work/out" 2>"$work/err" &&
+   grep -q '"lr": 0.03' "$work/run/config.json" && grep -q '"model": "linreg"' "$work/run/config.json" &&
+   grep -q '"steps": 3' "$work/run/config.json" && [[ $(grep -c '"type":"train"' "$work/run/metrics.jsonl") -eq 3 ]]; then
+  echo "ok:   --config applied, --lr overrides it, 3 steps in metrics.jsonl"
+else
+  echo "FAIL: --config / override / metrics"
+  sed 's/^/    /' "$work/err" | head -5
+  failures=$((failures + 1))
+fi
+
+# Under mpiexec with 2 ranks: a batch that does not divide is one line (from rank 0), exit 2.
+cases=$((cases + 1))
+"$mpiexec" -n 2 "${mpiflags[@]}" "$dptrain" --data synthetic-linreg --model linreg --batch-size 5 \
+  --run-dir none --progress none >"$work/out" 2>"$work/err"
+rc=$?
+if [[ $rc -eq 2 ]] && [[ $(grep -c '^dptrain: error:.*--batch-size 5.*divisible' "$work/err") -eq 1 ]]; then
+  echo "ok:   2 ranks, --batch-size 5 -> exit 2, one error line"
+else
+  echo "FAIL: 2 ranks, --batch-size 5 -> exit $rc"
+  sed 's/^/    /' "$work/err" | head -8
+  failures=$((failures + 1))
+fi
+
+echo "$((cases - failures))/$cases command-line cases passed"
+[[ $failures -eq 0 ]]

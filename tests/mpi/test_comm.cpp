@@ -1,0 +1,173 @@
+// MpiCommunicator with inputs whose exact result is known: every rank checks every
+// element, counts the wrong ones, and the count is reduced over ranks (a wrong element
+// on any rank fails the test on every rank).
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <memory>
+#include <numeric>
+#include <vector>
+
+#include "comm/mpi_comm.h"
+#include "src/train/agree.h"
+#include "src/train/replica_check.h"
+#include "src/util/check.h"
+
+namespace {
+
+dp::MpiCommunicator& world() {
+  static std::unique_ptr<dp::MpiCommunicator> comm = [] {
+    dp::MpiCommunicator* c = nullptr;
+    DP_CHECK_OK(dp::MpiCommunicator::create(MPI_COMM_WORLD, &c));
+    return std::unique_ptr<dp::MpiCommunicator>(c);
+  }();
+  return *comm;
+}
+
+// Total number of wrong elements over all ranks.
+std::int64_t wrong_everywhere(std::int64_t wrong_here) {
+  REQUIRE(world().all_reduce(&wrong_here, 1, dp::ReduceOp::sum).ok());
+  return wrong_here;
+}
+
+}  // namespace
+
+TEST_CASE("rank info is consistent", "[comm]") {
+  auto& c = world();
+  const auto& info = c.info();
+  CHECK(info.world_size >= 1);
+  CHECK(info.rank >= 0);
+  CHECK(info.rank < info.world_size);
+  CHECK(info.local_rank < info.local_size);
+  CHECK_FALSE(info.host.empty());
+  // Every rank of this test runs on one host here: local ranks are a permutation.
+  std::int64_t local_sum = info.local_rank;
+  REQUIRE(c.all_reduce(&local_sum, 1, dp::ReduceOp::sum).ok());
+  std::int64_t local_size_max = info.local_size;
+  REQUIRE(c.all_reduce(&local_size_max, 1, dp::ReduceOp::max).ok());
+  if (local_size_max == info.world_size)
+    CHECK(local_sum == std::int64_t{info.world_size} * (info.world_size - 1) / 2);
+}
+
+TEST_CASE("all_reduce sum of float32 integers is exact", "[comm]") {
+  auto& c = world();
+  const std::int64_t w = c.world_size(), r = c.rank();
+  for (std::size_t count : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{1} << 20 | 3}) {
+    // x[i] = r*1000 + (i mod 4096): integers < 2^24, so every partial sum is exact.
+    std::vector<float> x(count);
+    for (std::size_t i = 0; i < count; ++i) x[i] = static_cast<float>(r * 1000 + static_cast<std::int64_t>(i % 4096));
+    REQUIRE(c.all_reduce(x.data(), count, dp::ReduceOp::sum).ok());
+    std::int64_t wrong = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      const double expect = 1000.0 * static_cast<double>(w * (w - 1) / 2) + static_cast<double>(w) * static_cast<double>(i % 4096);
+      wrong += static_cast<double>(x[i]) != expect;
+    }
+    INFO("count " << count);
+    CHECK(wrong_everywhere(wrong) == 0);
+  }
+}
+
+TEST_CASE("all_reduce min/max and the integer and double types", "[comm]") {
+  auto& c = world();
+  const std::int64_t w = c.world_size(), r = c.rank();
+  std::vector<double> d = {static_cast<double>(r), -static_cast<double>(r), 0.5 * static_cast<double>(r)};
+  REQUIRE(c.all_reduce(d.data(), d.size(), dp::ReduceOp::max).ok());
+  CHECK(d[0] == static_cast<double>(w - 1));
+  CHECK(d[1] == 0.0);
+  CHECK(d[2] == 0.5 * static_cast<double>(w - 1));
+  std::vector<std::int64_t> i64 = {r - 5, r * (1LL << 40)};
+  REQUIRE(c.all_reduce(i64.data(), i64.size(), dp::ReduceOp::min).ok());
+  CHECK(i64[0] == -5);
+  CHECK(i64[1] == 0);
+  std::uint64_t u = (1ULL << 62) + static_cast<std::uint64_t>(r);
+  REQUIRE(c.all_reduce(&u, 1, dp::ReduceOp::sum).ok());
+  CHECK(u == static_cast<std::uint64_t>(w) * (1ULL << 62) + static_cast<std::uint64_t>(w * (w - 1) / 2));
+}
+
+TEST_CASE("all_reduce_avg divides the sum by the world size", "[comm]") {
+  auto& c = world();
+  const std::int64_t w = c.world_size(), r = c.rank();
+  std::vector<float> x(1000);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(r + 1) * static_cast<float>(i % 16);
+  REQUIRE(c.all_reduce_avg(x.data(), x.size(), dp::DataType::f32).ok());
+  std::int64_t wrong = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    // mean_r (r+1)*k = k*(w+1)/2; with w in {1,2,4} the 1/w scale is exact in float.
+    const double expect = static_cast<double>(i % 16) * static_cast<double>(w + 1) / 2.0;
+    wrong += std::abs(static_cast<double>(x[i]) - expect) > 1e-6 * expect;
+  }
+  CHECK(wrong_everywhere(wrong) == 0);
+  std::int64_t n = 1;
+  CHECK_FALSE(c.all_reduce_avg(&n, 1, dp::DataType::i64).ok());  // averaging needs a float type
+}
+
+TEST_CASE("broadcast from every root and all_gather", "[comm]") {
+  auto& c = world();
+  const int w = c.world_size(), r = c.rank();
+  for (int root = 0; root < w; ++root) {
+    std::vector<std::uint8_t> buf(1001);
+    for (std::size_t i = 0; i < buf.size(); ++i)
+      buf[i] = static_cast<std::uint8_t>(r == root ? (i * 7 + static_cast<std::size_t>(root)) & 0xff : 0xAA);
+    REQUIRE(c.broadcast(buf.data(), buf.size(), root).ok());
+    std::int64_t wrong = 0;
+    for (std::size_t i = 0; i < buf.size(); ++i)
+      wrong += buf[i] != static_cast<std::uint8_t>((i * 7 + static_cast<std::size_t>(root)) & 0xff);
+    CHECK(wrong_everywhere(wrong) == 0);
+  }
+  const std::uint64_t mine = 0x1000ULL * static_cast<std::uint64_t>(r) + 42;
+  std::vector<std::uint64_t> all(static_cast<std::size_t>(w));
+  REQUIRE(c.all_gather(&mine, all.data(), sizeof mine).ok());
+  for (int q = 0; q < w; ++q) CHECK(all[static_cast<std::size_t>(q)] == 0x1000ULL * static_cast<std::uint64_t>(q) + 42);
+  CHECK(c.barrier().ok());
+}
+
+TEST_CASE("a bad argument comes back as a Status, not an abort", "[comm]") {
+  auto& c = world();
+  int x = 0;
+  const dp::Status s = c.broadcast(&x, sizeof x, c.world_size());  // root out of range
+  CHECK_FALSE(s.ok());
+  CHECK_THAT(s.message(), Catch::Contains("root"));
+}
+
+TEST_CASE("user errors are agreed: every rank throws the lowest failing rank's message", "[comm]") {
+  auto& c = world();
+  const int w = c.world_size(), r = c.rank();
+  CHECK_NOTHROW(dp::agree_on_user_errors(c, [] {}));
+  // Only the last rank fails: every rank must throw its message.
+  try {
+    dp::agree_on_user_errors(c, [&] {
+      if (r == w - 1) throw dp::UserError("data.npy: broken on rank " + std::to_string(r));
+    });
+    FAIL("no exception");
+  } catch (const dp::UserError& e) {
+    CHECK(std::string(e.what()) == "data.npy: broken on rank " + std::to_string(w - 1));
+  }
+  // All fail: rank 0's message wins.
+  try {
+    dp::agree_on_user_errors(c, [&] { throw dp::UserError("m" + std::to_string(r)); });
+    FAIL("no exception");
+  } catch (const dp::UserError& e) {
+    CHECK(std::string(e.what()) == "m0");
+  }
+}
+
+TEST_CASE("replica check passes on identical parameters and names diverged ranks", "[comm]") {
+  auto& c = world();
+  const int w = c.world_size(), r = c.rank();
+  std::vector<float> p(12345);
+  for (std::size_t i = 0; i < p.size(); ++i) p[i] = static_cast<float>(i) * 0.25f;
+  CHECK_NOTHROW(dp::check_replicas(c, p.data(), static_cast<std::int64_t>(p.size()), 7));
+  if (w < 2) return;
+  // One bit of one element on the last rank.
+  if (r == w - 1) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &p[777], 4);
+    bits ^= 1u;
+    std::memcpy(&p[777], &bits, 4);
+  }
+  try {
+    dp::check_replicas(c, p.data(), static_cast<std::int64_t>(p.size()), 7);
+    FAIL("drift not detected");
+  } catch (const dp::RunError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("step 7") && Catch::Contains("rank(s) " + std::to_string(w - 1)));
+  }
+}
