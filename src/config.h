@@ -22,10 +22,10 @@ struct Config {
   std::int64_t eval_batch_size = 1000;  // per rank, evaluation only
 
   // optimisation
-  std::int64_t epochs = 10;
+  std::int64_t epochs = 15;  // with the cosine schedule: ~0.89 test accuracy on Fashion-MNIST
   std::int64_t steps = 0;  // > 0: train exactly this many steps (overrides epochs)
   double lr = 1e-3;
-  std::string lr_schedule = "constant";  // constant | cosine
+  std::string lr_schedule = "cosine";  // cosine | constant
   std::int64_t warmup_steps = 0;
   double min_lr = 0.0;
   std::string optimizer = "adamw";  // adamw (decoupled decay) | adam (L2 decay)

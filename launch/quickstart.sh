@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The first run: installs what is missing (Debian packages), builds dptrain (Release),
+# then trains the default MLP (784-256-128-10, Adam, cosine schedule, 15 epochs) on
+# Fashion-MNIST on 2 MPI ranks, printing progress and the final test accuracy.
+#   launch/quickstart.sh [extra dptrain flags...]     e.g. --epochs 3
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source launch/mpi-env.sh
+
+launch/install-deps.sh build
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DDPTRAIN_BUILD_TESTS=OFF
+cmake --build build --target dptrain
+
+ranks=2
+dptrain_mpi_flags "$ranks"
+echo "+ mpirun -n $ranks ${MPIRUN_FLAGS[*]} build/dptrain --data fashion-mnist $*"
+exec mpirun -n "$ranks" "${MPIRUN_FLAGS[@]}" build/dptrain --data fashion-mnist "$@"
