@@ -1,5 +1,6 @@
 #include "src/train/progress.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -52,14 +53,15 @@ std::string Progress::status_text(const StepStats& s, bool with_bar) const {
     bar = "[" + std::string(static_cast<std::size_t>(filled), '#') +
           std::string(static_cast<std::size_t>(width - filled), '.') + "] ";
   }
-  char buf[256];
+  // Most important first: a narrow terminal truncates the end of the line.
+  char buf[320];
   std::snprintf(buf, sizeof buf,
-                "epoch %lld/%lld %sstep %lld/%lld  loss %.4f  lr %.2e  %s samples/s  "
-                "(data %.0f%% compute %.0f%% comm %.0f%% optim %.0f%%)  eta %s",
+                "epoch %lld/%lld %sstep %lld/%lld  loss %.4f  %s samples/s  eta %s  lr %.2e  "
+                "(data %.0f%% compute %.0f%% comm %.0f%% optim %.0f%%)",
                 static_cast<long long>(s.epoch + 1), static_cast<long long>(epochs_), bar.c_str(),
-                static_cast<long long>(s.step), static_cast<long long>(total_steps_), s.loss, s.lr,
-                format_rate(s.samples_per_s).c_str(), 100 * s.data_frac, 100 * s.compute_frac, 100 * s.comm_frac,
-                100 * s.optim_frac, format_duration(eta).c_str());
+                static_cast<long long>(s.step), static_cast<long long>(total_steps_), s.loss,
+                format_rate(s.samples_per_s).c_str(), format_duration(eta).c_str(), s.lr,
+                100 * s.data_frac, 100 * s.compute_frac, 100 * s.comm_frac, 100 * s.optim_frac);
   return buf;
 }
 
@@ -73,7 +75,12 @@ void Progress::update(const StepStats& s) {
     const double t = now_seconds();
     if (t - last_draw_s_ < 0.1 && s.step != total_steps_) return;  // ~10 redraws per second
     last_draw_s_ = t;
-    std::printf("\r\033[K%s", status_text(s, true).c_str());
+    // Never wider than the terminal: a wrapped line could not be redrawn in place.
+    std::string text = status_text(s, true);
+    struct winsize ws {};
+    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && text.size() >= ws.ws_col)
+      text.resize(ws.ws_col - 1u);
+    std::printf("\r\033[K%s", text.c_str());
     std::fflush(stdout);
     bar_visible_ = true;
   }
