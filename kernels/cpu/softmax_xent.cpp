@@ -30,7 +30,8 @@ double softmax_xent_forward(const float* logits, const std::int32_t* labels, flo
     for (std::int64_t j = 1; j < classes; ++j) zmax = z[j] > zmax ? z[j] : zmax;
     float sum = 0.0f;
     for (std::int64_t j = 0; j < classes; ++j) sum += std::exp(z[j] - zmax);
-    losses[i] = std::log(sum) + zmax - z[labels[i]];
+    // (zmax - z_y) first: adding zmax to log(sum) first would round the loss to ulp(zmax).
+    losses[i] = std::log(sum) + (zmax - z[labels[i]]);
     total += losses[i];
   }
   return total;
@@ -46,7 +47,7 @@ double softmax_xent_forward_backward(const float* logits, const std::int32_t* la
     const float zy = z[labels[i]];
     float sum = 0.0f;
     const float zmax = row_exp(z, dz, classes, &sum);
-    losses[i] = std::log(sum) + zmax - zy;
+    losses[i] = std::log(sum) + (zmax - zy);
     total += losses[i];
     // dL/dz_j = softmax_j - [j == y]
     const float inv_sum = 1.0f / sum;
