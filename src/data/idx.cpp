@@ -72,10 +72,12 @@ IdxArray parse_idx(std::vector<std::uint8_t> bytes, const std::string& path) {
   // Invariant: n * elem <= payload_nbytes, so the division below cannot be by zero and
   // the product never overflows (no header field is trusted before this check).
   const std::uint64_t payload_nbytes = bytes.size() - header;
+  // Zero dimensions first: a later 0 must not be reported as missing data.
+  for (int d = 0; d < ndims; ++d)
+    DP_USER_CHECK(load_be(bytes.data() + 4 + 4 * d, 4) > 0, path, ": IDX dimension ", d, " is 0");
   std::uint64_t n = 1;
   for (int d = 0; d < ndims; ++d) {
     const std::uint64_t dim = load_be(bytes.data() + 4 + 4 * d, 4);
-    DP_USER_CHECK(dim > 0, path, ": IDX dimension ", d, " is 0");
     DP_USER_CHECK(dim <= payload_nbytes / (n * static_cast<std::uint64_t>(elem)), path,
                   ": truncated IDX file (header declares more data than the ", payload_nbytes,
                   " bytes present)");

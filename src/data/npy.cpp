@@ -1,5 +1,6 @@
 #include "src/data/npy.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -194,12 +195,11 @@ NpyArray parse_npy(const std::vector<std::uint8_t>& bytes, const std::string& pa
                 "' (supported: little-endian float32/float64 and integer types)");
 
   const std::uint64_t payload_nbytes = bytes.size() - offset - header_len;
-  std::uint64_t n = 1;
+  // A zero anywhere in the shape (numpy saves np.zeros((5, 0))) means no data at all.
+  const bool empty = std::find(a.shape.begin(), a.shape.end(), 0) != a.shape.end();
+  std::uint64_t n = empty ? 0 : 1;
   for (auto d : a.shape) {
-    if (d == 0) {
-      n = 0;
-      break;
-    }
+    if (empty) break;
     DP_USER_CHECK(static_cast<std::uint64_t>(d) <= payload_nbytes / (n * static_cast<std::uint64_t>(elem)),
                   path, ": truncated NPY file (shape declares more data than the ", payload_nbytes,
                   " bytes present)");

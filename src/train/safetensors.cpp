@@ -82,8 +82,12 @@ std::vector<NamedTensor> read_safetensors(const std::string& path,
       continue;
     }
     const nlohmann::json& t = *it;
-    DP_USER_CHECK(t.is_object() && t.value("dtype", "") == "F32", path, ": tensor '", it.key(),
+    // contains() before operator[]: the const operator[] of a missing key is undefined
+    // behaviour in nlohmann::json, and value() throws its own exception on a non-string.
+    DP_USER_CHECK(t.is_object() && t.contains("dtype") && t["dtype"] == "F32", path, ": tensor '", it.key(),
                   "' is not F32 (only float32 tensors are supported)");
+    DP_USER_CHECK(t.contains("shape") && t.contains("data_offsets"), path, ": tensor '", it.key(),
+                  "' has a malformed shape or data_offsets");
     const auto& shape = t["shape"];
     const auto& offsets = t["data_offsets"];
     DP_USER_CHECK(shape.is_array() && offsets.is_array() && offsets.size() == 2 &&
