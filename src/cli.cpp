@@ -30,6 +30,21 @@ nlohmann::ordered_json OptionTable::to_json() const {
   return out;
 }
 
+std::string OptionTable::to_config_file() const {
+  std::string out;
+  for (const auto& [key, get] : fields_) {
+    const nlohmann::ordered_json v = get();
+    // An empty list (linreg's hidden layers) has no TOML spelling CLI11 reads back as empty.
+    if (v.is_array() && v.empty()) {
+      out += "# " + key + " = (none)\n";
+      continue;
+    }
+    // JSON scalars and flat arrays are valid TOML values.
+    out += key + " = " + v.dump() + "\n";
+  }
+  return out;
+}
+
 OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
   group_ = "Model";
   add("--model", c.model, "mlp (ReLU hidden layers) or linreg (a single linear layer)")

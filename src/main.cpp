@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   const std::string resolved = table.to_json().dump();
   if (root) {
     std::printf("# dptrain %s resolved configuration (a valid --config file):\n%s\n", DPTRAIN_VERSION,
-                app.config_to_str(true, false).c_str());
+                table.to_config_file().c_str());
     std::fflush(stdout);
   }
 

@@ -175,6 +175,7 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
   // ---- run directory, config.json (rank 0) ----
   TrainResult result;
   std::string run_dir;
+  std::ofstream metrics;  // rank 0 only
   if (cfg.run_dir != "none") {
     run_dir = broadcast_string(comm, root ? (cfg.run_dir.empty() ? default_run_dir() : cfg.run_dir) : "");
     agree_on_user_errors(comm, [&] {
@@ -186,11 +187,12 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
       c["world_size"] = world;
       c["threads_per_rank"] = threads;
       out << c.dump(2) << "\n";
+      DP_USER_CHECK(out.good(), "--run-dir: writing ", run_dir, "/config.json failed");
+      metrics.open(run_dir + "/metrics.jsonl");
+      DP_USER_CHECK(metrics.is_open(), "--run-dir: cannot create ", run_dir, "/metrics.jsonl");
     });
   }
   result.run_dir = run_dir;
-  std::ofstream metrics;
-  if (root && !run_dir.empty()) metrics.open(run_dir + "/metrics.jsonl");
 
   // ---- model, replicated state ----
   const std::int64_t local_batch = cfg.batch_size / world;
