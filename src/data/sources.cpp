@@ -176,6 +176,8 @@ DataSplits load_data(const DataConfig& cfg) {
   }
   DP_USER_CHECK(out.train.count > 0, out.train.name, ": holds no samples");
 
+  DP_USER_CHECK(cfg.num_classes == 0 || !out.train.labels.empty(),
+                "--num-classes applies to class labels, but ", out.train.name, " has float (regression) targets");
   const std::string hint = cfg.num_classes > 0 ? " (--num-classes)" : "";
   resolve_classes(&out.train, classes, hint);
   if (out.has_test) {

@@ -12,21 +12,44 @@
 #include "src/util/check.h"
 
 namespace dp {
+namespace {
+
+// Compares runs of digits as numbers and everything else character by character:
+// "layers.9.bias" < "layers.10.bias".
+bool natural_less(const std::string& a, const std::string& b) {
+  std::size_t i = 0, j = 0;
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  while (i < a.size() && j < b.size()) {
+    if (is_digit(a[i]) && is_digit(b[j])) {
+      std::size_t i_end = i, j_end = j;
+      while (i_end < a.size() && is_digit(a[i_end])) ++i_end;
+      while (j_end < b.size() && is_digit(b[j_end])) ++j_end;
+      // Strip leading zeros, then a longer number is larger; equal lengths compare as text.
+      while (i + 1 < i_end && a[i] == '0') ++i;
+      while (j + 1 < j_end && b[j] == '0') ++j;
+      if (i_end - i != j_end - j) return i_end - i < j_end - j;
+      const int c = a.compare(i, i_end - i, b, j, j_end - j);
+      if (c != 0) return c < 0;
+      i = i_end;
+      j = j_end;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+}  // namespace
 
 void write_safetensors(const std::string& path, const ParamLayout& layout, const float* values,
                        const std::map<std::string, std::string>& metadata) {
-  // Sort by name so the file lists layers.0 first (natural order for readers); numbers in
-  // names are compared as numbers so layers.10 follows layers.9.
+  // Natural name order, so the file lists layers.0 first and layers.10 after layers.9.
   std::vector<const TensorView*> order;
   for (const auto& t : layout.tensors()) order.push_back(&t);
-  auto key = [](const std::string& name) {
-    const auto dot1 = name.find('.');
-    const auto dot2 = name.find('.', dot1 + 1);
-    if (dot1 == std::string::npos || dot2 == std::string::npos) return std::make_pair(-1L, name);
-    return std::make_pair(std::stol(name.substr(dot1 + 1, dot2 - dot1 - 1)), name.substr(dot2 + 1));
-  };
   std::sort(order.begin(), order.end(),
-            [&](const TensorView* a, const TensorView* b) { return key(a->name) < key(b->name); });
+            [](const TensorView* a, const TensorView* b) { return natural_less(a->name, b->name); });
 
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   std::int64_t begin = 0;
@@ -70,10 +93,16 @@ std::vector<NamedTensor> read_safetensors(const std::string& path,
                 " exceeds the file size");
   const std::size_t data_start = 8 + static_cast<std::size_t>(n);
   const std::uint64_t data_nbytes = bytes.size() - data_start;
-  nlohmann::json header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + static_cast<std::ptrdiff_t>(data_start),
+  // ordered_json keeps the file's tensor order.
+  nlohmann::ordered_json header = nlohmann::ordered_json::parse(bytes.begin() + 8, bytes.begin() + static_cast<std::ptrdiff_t>(data_start),
                                                 nullptr, /*allow_exceptions=*/false);
   DP_USER_CHECK(header.is_object(), path, ": safetensors header is not a JSON object");
   std::vector<NamedTensor> out;
+  struct Range {
+    std::uint64_t begin, end;
+    std::string name;
+  };
+  std::vector<Range> ranges;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") {
       if (metadata && it->is_object())
@@ -81,7 +110,7 @@ std::vector<NamedTensor> read_safetensors(const std::string& path,
           if (m->is_string()) (*metadata)[m.key()] = m->get<std::string>();
       continue;
     }
-    const nlohmann::json& t = *it;
+    const nlohmann::ordered_json& t = *it;
     // contains() before operator[]: the const operator[] of a missing key is undefined
     // behaviour in nlohmann::json, and value() throws its own exception on a non-string.
     DP_USER_CHECK(t.is_object() && t.contains("dtype") && t["dtype"] == "F32", path, ": tensor '", it.key(),
@@ -110,8 +139,22 @@ std::vector<NamedTensor> read_safetensors(const std::string& path,
                   "' has data_offsets [", b, ", ", e, "] inconsistent with its shape or the file size");
     nt.data.resize(static_cast<std::size_t>(count));
     if (count) std::memcpy(nt.data.data(), bytes.data() + data_start + b, static_cast<std::size_t>(count) * 4);
+    ranges.push_back({b, e, it.key()});
     out.push_back(std::move(nt));
   }
+  // The format requires the data section to be covered exactly: no holes, no overlaps.
+  std::sort(ranges.begin(), ranges.end(), [](const Range& x, const Range& y) {
+    return x.begin != y.begin ? x.begin < y.begin : x.end < y.end;
+  });
+  std::uint64_t covered = 0;
+  for (const Range& r : ranges) {
+    DP_USER_CHECK(r.begin == covered, path, ": tensor '", r.name, "' starts at byte ", r.begin, " but ",
+                  r.begin < covered ? "overlaps the previous tensor" : "leaves a hole after it",
+                  " (previous data ends at ", covered, ")");
+    covered = r.end;
+  }
+  DP_USER_CHECK(covered == data_nbytes, path, ": ", data_nbytes - covered,
+                " bytes after the last tensor are not described by the header");
   return out;
 }
 

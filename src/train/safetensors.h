@@ -26,8 +26,9 @@ struct NamedTensor {
 void write_safetensors(const std::string& path, const ParamLayout& layout, const float* values,
                        const std::map<std::string, std::string>& metadata);
 
-// Reads an F32 safetensors file; every header field is checked against the file size.
-// Throws UserError naming the file on any problem.
+// Reads an F32 safetensors file, tensors in file order; every header field is checked
+// against the file size, and the tensors must cover the data section without holes or
+// overlaps. Throws UserError naming the file on any problem.
 std::vector<NamedTensor> read_safetensors(const std::string& path,
                                           std::map<std::string, std::string>* metadata = nullptr);
 

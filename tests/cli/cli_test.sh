@@ -65,6 +65,22 @@ else
   failures=$((failures + 1))
 fi
 
+# The configuration printed at start is itself a valid --config file that reproduces the run.
+cases=$((cases + 1))
+"$dptrain" --model linreg --data synthetic-linreg --batch-size 50 --steps 2 --lr 0.01 --run-dir "$work/p1" \
+  --progress none >"$work/p1.out" 2>&1
+sed -n '/^# dptrain .* resolved configuration/,/^$/p' "$work/p1.out" | grep -v '^run-dir' >"$work/printed.toml"
+if "$dptrain" --config "$work/printed.toml" --run-dir "$work/p2" --progress none >/dev/null 2>"$work/err" &&
+   diff <(grep -v run-dir "$work/p1/config.json") <(grep -v run-dir "$work/p2/config.json") >/dev/null; then
+  echo "ok:   the printed configuration reproduces the run through --config"
+else
+  echo "FAIL: printed configuration does not round-trip"
+  sed 's/^/    /' "$work/err" | head -5
+  failures=$((failures + 1))
+fi
+
+expect 2 '--num-classes applies to class labels' -- --model linreg --data synthetic-linreg --num-classes 3
+
 # Under mpiexec with 2 ranks: a batch that does not divide is one line (from rank 0), exit 2.
 cases=$((cases + 1))
 "$mpiexec" -n 2 "${mpiflags[@]}" "$dptrain" --data synthetic-linreg --model linreg --batch-size 5 \

@@ -261,3 +261,37 @@ TEST_CASE("safetensors: malformed files are UserErrors naming the file", "[safet
     CHECK_THAT(read_error(dir, st_bytes(R"({"a": [1, 2]})", data16)), Contains(path) && Contains("tensor 'a'"));
   }
 }
+
+TEST_CASE("safetensors: tensors must cover the data section without holes or overlaps", "[safetensors][errors]") {
+  TempDir dir;
+  const std::string path = dir.file("bad.safetensors");
+  const Bytes data32(32, 0);  // 8 floats
+  // Two tensors of 4 floats each.
+  auto two = [](int a_begin, int b_begin) {
+    return "{\"a\": {\"dtype\": \"F32\", \"shape\": [4], \"data_offsets\": [" + std::to_string(a_begin) + ", " +
+           std::to_string(a_begin + 16) + "]}, \"b\": {\"dtype\": \"F32\", \"shape\": [4], \"data_offsets\": [" +
+           std::to_string(b_begin) + ", " + std::to_string(b_begin + 16) + "]}}";
+  };
+  dp::test::write_bytes(path, st_bytes(two(16, 0), data32));  // valid in any header order
+  const auto tensors = dp::read_safetensors(path);
+  REQUIRE(tensors.size() == 2);
+  CHECK(tensors[0].name == "a");  // file order is kept
+  CHECK_THAT(read_error(dir, st_bytes(two(0, 8), data32)), Contains(path) && Contains("overlaps"));
+  CHECK_THAT(read_error(dir, st_bytes(two(0, 0), data32)), Contains(path) && Contains("overlaps"));
+  Bytes data40(40, 0);
+  CHECK_THAT(read_error(dir, st_bytes(two(0, 20), data40)), Contains(path) && Contains("hole"));
+  CHECK_THAT(read_error(dir, st_bytes(two(0, 16), data40)), Contains(path) && Contains("8 bytes after the last tensor"));
+}
+
+TEST_CASE("safetensors: names are written in natural order, whatever their prefix", "[safetensors]") {
+  TempDir dir;
+  dp::ParamLayout layout;
+  for (const char* name : {"head.10.w", "embed", "head.9.w", "head.09.x", "blocks.2.attn.weight", "blocks.10.attn.weight"})
+    layout.add(name, {2});
+  const std::vector<float> values = values_for(layout);
+  dp::write_safetensors(dir.file("n.safetensors"), layout, values.data(), {});
+  std::vector<std::string> names;
+  for (const auto& t : dp::read_safetensors(dir.file("n.safetensors"))) names.push_back(t.name);
+  CHECK(names == std::vector<std::string>{"blocks.2.attn.weight", "blocks.10.attn.weight", "embed", "head.9.w",
+                                          "head.09.x", "head.10.w"});
+}
