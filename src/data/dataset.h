@@ -25,6 +25,11 @@ struct Dataset {
   std::int64_t target_dim = 0;
 
   bool is_classification() const { return num_classes > 0; }
+  // Sizes x for count x features values. The buffer is asked to live on transparent
+  // huge pages before it is first touched: every step gathers random rows from it, and
+  // with 4 KiB pages the address-translation misses dominated that gather (measured
+  // 0.2-1.2 ms vs 0.09 ms per 128-row batch of Fashion-MNIST).
+  void resize_features(std::int64_t rows, std::int64_t width);
   // Width of the model's output layer: classes or regression targets.
   std::int64_t output_dim() const { return is_classification() ? num_classes : target_dim; }
 };

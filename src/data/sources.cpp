@@ -60,7 +60,7 @@ Dataset load_idx_pair(const std::string& images_path, const std::string& labels_
   ds.name = name;
   ds.count = n;
   ds.features = images.count() / n;
-  ds.x.resize(static_cast<std::size_t>(images.count()));
+  ds.resize_features(n, ds.features);
   if (images.type == 0x08) {
     // uint8 pixels -> [0, 1]
     for (std::size_t i = 0; i < ds.x.size(); ++i) ds.x[i] = static_cast<float>(images.payload[i]) / 255.0f;
@@ -90,7 +90,7 @@ Dataset load_npy_pair(const std::string& features_path, const std::string& targe
   ds.count = n;
   ds.features = x.shape.size() == 2 ? x.shape[1] : 1;
   DP_USER_CHECK(ds.features > 0, features_path, ": features have width 0");
-  ds.x.resize(static_cast<std::size_t>(x.count()));
+  ds.resize_features(n, ds.features);
   for (std::size_t i = 0; i < ds.x.size(); ++i) ds.x[i] = static_cast<float>(x.at(static_cast<std::int64_t>(i)));
   if (t.is_integer()) {
     DP_USER_CHECK(t.shape.size() == 1, targets_path, ": integer class labels must have shape [N], got ",

@@ -118,12 +118,15 @@ json fallback_config_json(const Config& c) {
 
 }  // namespace
 
-int default_cpu_threads(int local_size) {
+CpuShare cpu_share(int local_size) {
+  CpuShare share;
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  share.allowed = cores;
   cpu_set_t set;
-  int allowed = static_cast<int>(std::thread::hardware_concurrency());
-  if (::sched_getaffinity(0, sizeof set, &set) == 0) allowed = CPU_COUNT(&set);
-  const int per_rank = static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, local_size);
-  return std::max(1, std::min(allowed, per_rank));
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) share.allowed = CPU_COUNT(&set);
+  share.per_rank = std::max(1, cores / std::max(1, local_size));
+  share.threads = std::max(1, std::min(share.allowed, share.per_rank));
+  return share;
 }
 
 void validate_config(const Config& c, int world) {
@@ -163,7 +166,8 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
   const bool root = comm.rank() == 0;
   validate_config(cfg, world);
 
-  const int threads = cfg.threads > 0 ? cfg.threads : default_cpu_threads(comm.info().local_size);
+  const CpuShare share = cpu_share(comm.info().local_size);
+  const int threads = cfg.threads > 0 ? cfg.threads : share.threads;
   kernels::set_cpu_threads(threads);
   kernels::Context ctx;  // CPU backend
 
@@ -239,6 +243,11 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
                                run_dir.empty() ? std::string() : ", run dir " + run_dir));
   }
 
+  if (cfg.threads == 0 && share.allowed < share.per_rank)
+    progress.print_line(concat("note: this rank may only run on ", share.allowed, " of the ", share.per_rank,
+                               " cores that are its share of the node (mpirun binds ranks to cores by default), so "
+                               "it uses ", threads, " BLAS thread(s); mpirun --bind-to none (or --map-by "
+                               "slot:PE=", share.per_rank, ") lets it use ", share.per_rank));
   Batch batch, eval_batch;
   reserve_batch(train_set, local_batch, &batch);
   std::vector<std::int64_t> eval_idx(static_cast<std::size_t>(cfg.eval_batch_size));

@@ -46,8 +46,13 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
 // throws UserError naming the flag. train() calls it first.
 void validate_config(const Config& cfg, int world_size);
 
-// BLAS threads per rank when --threads is 0: the cores this process may run on, shared
-// by the ranks of this node.
-int default_cpu_threads(int local_size);
+// BLAS threads per rank when --threads is 0: the node's cores divided among its ranks,
+// but no more than the cores this process may run on (its affinity mask).
+struct CpuShare {
+  int allowed = 1;   // cores in this process's affinity mask
+  int per_rank = 1;  // the node's cores / ranks on the node
+  int threads = 1;   // min of the two
+};
+CpuShare cpu_share(int local_size);
 
 }  // namespace dp
