@@ -36,7 +36,12 @@ Progress::Mode Progress::resolve(const std::string& mode_name) {
   if (mode_name == "none") return Mode::none;
   if (mode_name == "bar") return Mode::bar;
   if (mode_name == "lines") return Mode::lines;
-  return ::isatty(STDOUT_FILENO) ? Mode::bar : Mode::lines;
+  // A terminal has a size. Under mpirun a rank's stdout is always a pseudo-terminal, but
+  // Open MPI gives it mpirun's window size only when mpirun itself writes to a terminal
+  // (0 x 0 when its output goes to a file or a pipe), so the size is the reliable test.
+  struct winsize ws {};
+  const bool terminal = ::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0;
+  return terminal ? Mode::bar : Mode::lines;
 }
 
 Progress::Progress(Mode mode, bool is_root, std::int64_t total_steps, std::int64_t epochs,
