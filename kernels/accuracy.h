@@ -1,6 +1,6 @@
 // Argmax and accuracy over logits Z[rows, classes].
 //   argmax:        pred[i] = the first j with Z[i,j] == max_j Z[i,j] (ties -> lowest index;
-//                  NaN never wins)
+//                  NaN never wins; a row of only NaN gives 0). Every backend must agree.
 //   count_correct: number of rows with argmax(Z_i) == labels[i]
 #pragma once
 

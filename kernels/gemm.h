@@ -1,6 +1,8 @@
 // GEMM, row-major: C[m,n] = alpha * op(A)[m,k] · op(B)[k,n] + beta * C[m,n]
 // op(X) = X or X^T. Leading dimensions are row strides in elements:
 //   A is [m,k] (lda >= k) or, transposed, stored as [k,m] (lda >= m); likewise B.
+// beta == 0 overwrites C: its old contents, even NaN, are never read (callers rely on it
+// to "write" gradients into uninitialised buffers). k == 0 gives C = beta * C.
 // The MLP uses all three forms: Y = X·W^T (N,T), dW = dY^T·X (T,N), dX = dY·W (N,N).
 #pragma once
 
