@@ -8,20 +8,14 @@
 #include <vector>
 
 #include "comm/mpi_comm.h"
+#include "tests/mpi/mpi_test_util.h"
 #include "src/train/agree.h"
 #include "src/train/replica_check.h"
 #include "src/util/check.h"
 
 namespace {
 
-dp::MpiCommunicator& world() {
-  static std::unique_ptr<dp::MpiCommunicator> comm = [] {
-    dp::MpiCommunicator* c = nullptr;
-    DP_CHECK_OK(dp::MpiCommunicator::create(MPI_COMM_WORLD, &c));
-    return std::unique_ptr<dp::MpiCommunicator>(c);
-  }();
-  return *comm;
-}
+using dp::test::world;
 
 // Total number of wrong elements over all ranks.
 std::int64_t wrong_everywhere(std::int64_t wrong_here) {

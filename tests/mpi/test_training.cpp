@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "comm/mpi_comm.h"
+#include "tests/mpi/mpi_test_util.h"
 #include "src/data/npy.h"
 #include "src/data/synthetic.h"
 #include "src/train/agree.h"
@@ -21,14 +22,7 @@
 
 namespace {
 
-dp::MpiCommunicator& world() {
-  static std::unique_ptr<dp::MpiCommunicator> comm = [] {
-    dp::MpiCommunicator* c = nullptr;
-    DP_CHECK_OK(dp::MpiCommunicator::create(MPI_COMM_WORLD, &c));
-    return std::unique_ptr<dp::MpiCommunicator>(c);
-  }();
-  return *comm;
-}
+using dp::test::world;
 
 // Least squares with intercept, per output column k:
 //   minimise sum_i (x_i·w_k + b_k - y_ik)^2  ->  normal equations (A^T A) theta = A^T y,
