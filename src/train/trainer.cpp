@@ -108,14 +108,6 @@ EvalResult evaluate(const kernels::Context& ctx, Communicator& comm, Mlp& model,
   return e;
 }
 
-json fallback_config_json(const Config& c) {
-  return json{{"model", c.model},       {"hidden", c.hidden},         {"data", c.data.data},
-              {"data_dir", c.data.data_dir}, {"test_data", c.data.test_data},
-              {"batch_size", c.batch_size}, {"epochs", c.epochs},        {"steps", c.steps},
-              {"lr", c.lr},             {"lr_schedule", c.lr_schedule}, {"warmup_steps", c.warmup_steps},
-              {"optimizer", c.optimizer}, {"weight_decay", c.weight_decay}, {"seed", c.seed}};
-}
-
 }  // namespace
 
 CpuShare cpu_share(int local_size) {
@@ -187,7 +179,7 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
       make_dirs(run_dir);
       std::ofstream out(run_dir + "/config.json");
       DP_USER_CHECK(out.good(), "--run-dir: cannot write ", run_dir, "/config.json");
-      json c = resolved_config_json.empty() ? fallback_config_json(cfg) : json::parse(resolved_config_json);
+      json c = resolved_config_json.empty() ? json::object() : json::parse(resolved_config_json);
       c["world_size"] = world;
       c["threads_per_rank"] = threads;
       out << c.dump(2) << "\n";
@@ -201,7 +193,7 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
   // ---- model, replicated state ----
   const std::int64_t local_batch = cfg.batch_size / world;
   const LossKind loss_kind = train_set.is_classification() ? LossKind::softmax_xent : LossKind::mse;
-  const std::vector<std::int64_t> hidden = cfg.model == "mlp" ? cfg.hidden : std::vector<std::int64_t>{};
+  const std::vector<std::int64_t>& hidden = cfg.hidden;  // empty for linreg (validated)
   Mlp model(train_set.features, hidden, train_set.output_dim(), loss_kind,
             std::max(local_batch, cfg.eval_batch_size));
   const std::int64_t nparams = model.param_count();

@@ -37,8 +37,8 @@ struct TrainHooks {
   std::function<void(std::int64_t step, float* params, std::int64_t count)> after_step;
 };
 
-// resolved_config_json: written to RUN_DIR/config.json (main passes the CLI table);
-// empty = write the Config fields the trainer knows.
+// resolved_config_json: the option table as JSON (main passes it), written to
+// RUN_DIR/config.json with the world size and threads added; empty writes only those two.
 TrainResult train(const Config& cfg, Communicator& comm, const std::string& resolved_config_json = "",
                   const TrainHooks& hooks = {});
 
