@@ -11,28 +11,35 @@ namespace dp {
 namespace {
 
 // Breadcrumb-carrying error: "MPI_Allreduce (comm/mpi_comm.cpp:57): MPI_ERR_...".
-#define DP_MPI_TRY(call)                                                                    \
-  do {                                                                                      \
-    const int dp_rc_ = (call);                                                              \
-    if (dp_rc_ != MPI_SUCCESS)                                                              \
+#define DP_MPI_TRY(call)                                                                                   \
+  do {                                                                                                     \
+    const int dp_rc_ = (call);                                                                             \
+    if (dp_rc_ != MPI_SUCCESS)                                                                             \
       return Status::error(concat(#call, " (", __FILE__, ":", __LINE__, "): ", mpi_error_string(dp_rc_))); \
   } while (0)
 
 MPI_Datatype to_mpi(DataType t) {
   switch (t) {
-    case DataType::f32: return MPI_FLOAT;
-    case DataType::f64: return MPI_DOUBLE;
-    case DataType::i64: return MPI_INT64_T;
-    case DataType::u64: return MPI_UINT64_T;
+    case DataType::f32:
+      return MPI_FLOAT;
+    case DataType::f64:
+      return MPI_DOUBLE;
+    case DataType::i64:
+      return MPI_INT64_T;
+    case DataType::u64:
+      return MPI_UINT64_T;
   }
   return MPI_DATATYPE_NULL;
 }
 
 MPI_Op to_mpi(ReduceOp op) {
   switch (op) {
-    case ReduceOp::sum: return MPI_SUM;
-    case ReduceOp::min: return MPI_MIN;
-    case ReduceOp::max: return MPI_MAX;
+    case ReduceOp::sum:
+      return MPI_SUM;
+    case ReduceOp::min:
+      return MPI_MIN;
+    case ReduceOp::max:
+      return MPI_MAX;
   }
   return MPI_OP_NULL;
 }
@@ -44,10 +51,14 @@ constexpr std::size_t kMaxChunkCount = static_cast<std::size_t>(INT_MAX);
 
 std::size_t datatype_nbytes(DataType t) {
   switch (t) {
-    case DataType::f32: return 4;
-    case DataType::f64: return 8;
-    case DataType::i64: return 8;
-    case DataType::u64: return 8;
+    case DataType::f32:
+      return 4;
+    case DataType::f64:
+      return 8;
+    case DataType::i64:
+      return 8;
+    case DataType::u64:
+      return 8;
   }
   return 0;
 }
@@ -98,8 +109,8 @@ Status MpiCommunicator::all_reduce(void* data, std::size_t count, DataType type,
   const std::size_t elem = datatype_nbytes(type);
   for (std::size_t done = 0; done < count;) {
     const std::size_t n = std::min(count - done, kMaxChunkCount);
-    DP_MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, bytes + done * elem, static_cast<int>(n), to_mpi(type),
-                             to_mpi(op), comm_));
+    DP_MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, bytes + done * elem, static_cast<int>(n), to_mpi(type), to_mpi(op),
+                             comm_));
     done += n;
   }
   return Status();

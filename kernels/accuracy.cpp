@@ -15,8 +15,8 @@ void argmax(const Context& ctx, const float* logits, std::int32_t* pred, std::in
 
 std::int64_t count_correct(const Context& ctx, const float* logits, const std::int32_t* labels,
                            std::int64_t rows, std::int64_t classes) {
-  DP_CHECK(rows >= 0 && classes >= 1 && classes <= INT32_MAX, "count_correct: bad shape ", rows,
-           "x", classes);
+  DP_CHECK(rows >= 0 && classes >= 1 && classes <= INT32_MAX, "count_correct: bad shape ", rows, "x",
+           classes);
   DP_CHECK(rows == 0 || (logits && labels), "count_correct: null pointer");
   require_backend_built(ctx, "count_correct");
   return cpu::count_correct(logits, labels, rows, classes);

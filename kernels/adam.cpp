@@ -5,8 +5,8 @@
 
 namespace dp::kernels {
 
-void adam_step(const Context& ctx, float* params, const float* grads, float* m, float* v,
-               std::int64_t count, const AdamHyper& hyper) {
+void adam_step(const Context& ctx, float* params, const float* grads, float* m, float* v, std::int64_t count,
+               const AdamHyper& hyper) {
   DP_CHECK(count >= 0, "adam_step: negative count ", count);
   DP_CHECK(count == 0 || (params && grads && m && v), "adam_step: null pointer");
   DP_CHECK(hyper.step >= 1, "adam_step: step must be >= 1 (bias correction), got ", hyper.step);

@@ -30,8 +30,8 @@ struct AdamHyper {
   std::int64_t step = 1;  // 1-based, for bias correction
 };
 
-void adam_step(const Context& ctx, float* params, const float* grads, float* m, float* v,
-               std::int64_t count, const AdamHyper& hyper);
+void adam_step(const Context& ctx, float* params, const float* grads, float* m, float* v, std::int64_t count,
+               const AdamHyper& hyper);
 
 namespace cpu {
 void adam_step(float* params, const float* grads, float* m, float* v, std::int64_t count,

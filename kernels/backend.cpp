@@ -7,8 +7,10 @@ namespace dp {
 
 const char* backend_name(Backend b) {
   switch (b) {
-    case Backend::cpu: return "cpu";
-    case Backend::cuda: return "cuda";
+    case Backend::cpu:
+      return "cpu";
+    case Backend::cuda:
+      return "cuda";
   }
   return "?";
 }

@@ -10,8 +10,7 @@
 namespace dp::kernels {
 
 void bias_add(const Context& ctx, float* y, const float* bias, std::int64_t rows, std::int64_t cols);
-void bias_backward(const Context& ctx, const float* dy, float* dbias, std::int64_t rows,
-                   std::int64_t cols);
+void bias_backward(const Context& ctx, const float* dy, float* dbias, std::int64_t rows, std::int64_t cols);
 
 namespace cpu {
 void bias_add(float* y, const float* bias, std::int64_t rows, std::int64_t cols);

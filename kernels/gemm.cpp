@@ -5,9 +5,9 @@
 
 namespace dp::kernels {
 
-void gemm(const Context& ctx, Trans trans_a, Trans trans_b, std::int64_t m, std::int64_t n,
-          std::int64_t k, float alpha, const float* a, std::int64_t lda, const float* b,
-          std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+void gemm(const Context& ctx, Trans trans_a, Trans trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+          float alpha, const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta,
+          float* c, std::int64_t ldc) {
   DP_CHECK(m >= 0 && n >= 0 && k >= 0, "gemm: negative size m=", m, " n=", n, " k=", k);
   // Row-major storage: the row length of op(X)'s storage bounds its leading dimension.
   DP_CHECK(lda >= (trans_a == Trans::no ? k : m) && lda >= 1, "gemm: lda=", lda, " too small");

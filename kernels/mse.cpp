@@ -13,9 +13,8 @@ double mse_forward(const Context& ctx, const float* pred, const float* target, f
   return cpu::mse_forward(pred, target, losses, rows, cols);
 }
 
-double mse_forward_backward(const Context& ctx, const float* pred, const float* target,
-                            float grad_scale, float* losses, float* dpred, std::int64_t rows,
-                            std::int64_t cols) {
+double mse_forward_backward(const Context& ctx, const float* pred, const float* target, float grad_scale,
+                            float* losses, float* dpred, std::int64_t rows, std::int64_t cols) {
   DP_CHECK(rows >= 0 && cols >= 1, "mse_forward_backward: bad shape ", rows, "x", cols);
   DP_CHECK(rows == 0 || (pred && target && losses && dpred), "mse_forward_backward: null pointer");
   require_backend_built(ctx, "mse_forward_backward");

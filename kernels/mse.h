@@ -13,15 +13,14 @@ namespace dp::kernels {
 
 double mse_forward(const Context& ctx, const float* pred, const float* target, float* losses,
                    std::int64_t rows, std::int64_t cols);
-double mse_forward_backward(const Context& ctx, const float* pred, const float* target,
-                            float grad_scale, float* losses, float* dpred, std::int64_t rows,
-                            std::int64_t cols);
+double mse_forward_backward(const Context& ctx, const float* pred, const float* target, float grad_scale,
+                            float* losses, float* dpred, std::int64_t rows, std::int64_t cols);
 
 namespace cpu {
 double mse_forward(const float* pred, const float* target, float* losses, std::int64_t rows,
                    std::int64_t cols);
-double mse_forward_backward(const float* pred, const float* target, float grad_scale,
-                            float* losses, float* dpred, std::int64_t rows, std::int64_t cols);
+double mse_forward_backward(const float* pred, const float* target, float grad_scale, float* losses,
+                            float* dpred, std::int64_t rows, std::int64_t cols);
 }  // namespace cpu
 
 }  // namespace dp::kernels

@@ -10,8 +10,8 @@ void check_args(const char* op, const float* logits, const std::int32_t* labels,
   DP_CHECK(rows >= 0 && classes >= 1, op, ": bad shape ", rows, "x", classes);
   DP_CHECK(rows == 0 || (logits && labels && losses), op, ": null pointer");
   for (std::int64_t i = 0; i < rows; ++i)
-    DP_CHECK(labels[i] >= 0 && labels[i] < classes, op, ": label ", labels[i], " of row ", i,
-             " outside [0, ", classes, ")");
+    DP_CHECK(labels[i] >= 0 && labels[i] < classes, op, ": label ", labels[i], " of row ", i, " outside [0, ",
+             classes, ")");
 }
 }  // namespace
 
@@ -22,9 +22,9 @@ double softmax_xent_forward(const Context& ctx, const float* logits, const std::
   return cpu::softmax_xent_forward(logits, labels, losses, rows, classes);
 }
 
-double softmax_xent_forward_backward(const Context& ctx, const float* logits,
-                                     const std::int32_t* labels, float grad_scale, float* losses,
-                                     float* dlogits, std::int64_t rows, std::int64_t classes) {
+double softmax_xent_forward_backward(const Context& ctx, const float* logits, const std::int32_t* labels,
+                                     float grad_scale, float* losses, float* dlogits, std::int64_t rows,
+                                     std::int64_t classes) {
   check_args("softmax_xent_forward_backward", logits, labels, losses, rows, classes);
   DP_CHECK(rows == 0 || dlogits, "softmax_xent_forward_backward: null dlogits");
   require_backend_built(ctx, "softmax_xent_forward_backward");

@@ -16,16 +16,15 @@ namespace dp::kernels {
 
 double softmax_xent_forward(const Context& ctx, const float* logits, const std::int32_t* labels,
                             float* losses, std::int64_t rows, std::int64_t classes);
-double softmax_xent_forward_backward(const Context& ctx, const float* logits,
-                                     const std::int32_t* labels, float grad_scale, float* losses,
-                                     float* dlogits, std::int64_t rows, std::int64_t classes);
+double softmax_xent_forward_backward(const Context& ctx, const float* logits, const std::int32_t* labels,
+                                     float grad_scale, float* losses, float* dlogits, std::int64_t rows,
+                                     std::int64_t classes);
 
 namespace cpu {
-double softmax_xent_forward(const float* logits, const std::int32_t* labels, float* losses,
-                            std::int64_t rows, std::int64_t classes);
-double softmax_xent_forward_backward(const float* logits, const std::int32_t* labels,
-                                     float grad_scale, float* losses, float* dlogits,
-                                     std::int64_t rows, std::int64_t classes);
+double softmax_xent_forward(const float* logits, const std::int32_t* labels, float* losses, std::int64_t rows,
+                            std::int64_t classes);
+double softmax_xent_forward_backward(const float* logits, const std::int32_t* labels, float grad_scale,
+                                     float* losses, float* dlogits, std::int64_t rows, std::int64_t classes);
 }  // namespace cpu
 
 }  // namespace dp::kernels

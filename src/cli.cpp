@@ -82,7 +82,8 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
 
   group_ = "Run";
   add("--device", c.device, "compute backend (cpu; the CUDA backend is not built yet)");
-  add("--run-dir", c.run_dir, "where metrics.jsonl and config.json go (default runs/<timestamp>; none = no files)");
+  add("--run-dir", c.run_dir,
+      "where metrics.jsonl and config.json go (default runs/<timestamp>; none = no files)");
   add("--progress", c.progress, "auto (bar on a terminal, else lines), bar, lines or none")
       ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
   add("--log-every", c.log_every, "steps between progress lines when not on a terminal");
@@ -113,8 +114,7 @@ int parse_command_line(int argc, char** argv, bool print, CLI::App& app, Config&
       const std::string extras = "INI was not able to parse ";
       if (what.rfind(extras, 0) == 0)
         what = "unknown key '" + what.substr(extras.size()) + "' (keys are the long flags without --)";
-      if (!file.empty() && dynamic_cast<const CLI::ConfigError*>(&e))
-        what = "--config " + file + ": " + what;
+      if (!file.empty() && dynamic_cast<const CLI::ConfigError*>(&e)) what = "--config " + file + ": " + what;
       std::fprintf(stderr, "dptrain: error: %s (see --help)\n", what.c_str());
     }
     return 2;

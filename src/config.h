@@ -23,7 +23,7 @@ struct Config {
 
   // optimisation
   std::int64_t epochs = 15;  // with the cosine schedule: ~0.89 test accuracy on Fashion-MNIST
-  std::int64_t steps = 0;  // > 0: train exactly this many steps (overrides epochs)
+  std::int64_t steps = 0;    // > 0: train exactly this many steps (overrides epochs)
   double lr = 1e-3;
   std::string lr_schedule = "cosine";  // cosine | constant
   std::int64_t warmup_steps = 0;
@@ -35,7 +35,7 @@ struct Config {
 
   // run
   std::string device = "cpu";
-  std::string run_dir;  // "" -> runs/<timestamp>
+  std::string run_dir;            // "" -> runs/<timestamp>
   std::string progress = "auto";  // auto | bar | lines | none
   std::int64_t log_every = 100;
   std::int64_t check_every = 100;  // replica hash check every N steps (0 = only at the end)

@@ -59,7 +59,9 @@ int main(int argc, char** argv) {
       "Outputs: RUN_DIR/config.json, RUN_DIR/metrics.jsonl, and --export FILE.safetensors.\n"
       "Exit codes: 0 ok, 2 bad flag or input file, 3 run failed (e.g. replicas diverged).");
   app.set_version_flag("--version", "dptrain " DPTRAIN_VERSION);
-  app.set_config("--config", "", "read options from a TOML/INI file (key = value, keys as the long flags without --); flags on the command line override it");
+  app.set_config("--config", "",
+                 "read options from a TOML/INI file (key = value, keys as the long flags without --); flags "
+                 "on the command line override it");
   app.allow_config_extras(CLI::config_extras_mode::error);
   app.get_formatter()->column_width(34);
   dp::OptionTable table(app, cfg);

@@ -17,8 +17,8 @@ double mse_forward(const float* pred, const float* target, float* losses, std::i
   return total;
 }
 
-double mse_forward_backward(const float* pred, const float* target, float grad_scale,
-                            float* losses, float* dpred, std::int64_t rows, std::int64_t cols) {
+double mse_forward_backward(const float* pred, const float* target, float grad_scale, float* losses,
+                            float* dpred, std::int64_t rows, std::int64_t cols) {
   double total = 0.0;
   const float two_scale = 2.0f * grad_scale;
   for (std::int64_t i = 0; i < rows; ++i) {

@@ -19,8 +19,8 @@ float row_exp(const float* z, float* e, std::int64_t classes, float* sum_out) {
 }
 }  // namespace
 
-double softmax_xent_forward(const float* logits, const std::int32_t* labels, float* losses,
-                            std::int64_t rows, std::int64_t classes) {
+double softmax_xent_forward(const float* logits, const std::int32_t* labels, float* losses, std::int64_t rows,
+                            std::int64_t classes) {
   double total = 0.0;
   for (std::int64_t i = 0; i < rows; ++i) {
     const float* z = logits + i * classes;
@@ -37,9 +37,8 @@ double softmax_xent_forward(const float* logits, const std::int32_t* labels, flo
   return total;
 }
 
-double softmax_xent_forward_backward(const float* logits, const std::int32_t* labels,
-                                     float grad_scale, float* losses, float* dlogits,
-                                     std::int64_t rows, std::int64_t classes) {
+double softmax_xent_forward_backward(const float* logits, const std::int32_t* labels, float grad_scale,
+                                     float* losses, float* dlogits, std::int64_t rows, std::int64_t classes) {
   double total = 0.0;
   for (std::int64_t i = 0; i < rows; ++i) {
     const float* z = logits + i * classes;

@@ -22,8 +22,10 @@ void gather_batch(const Dataset& ds, const std::int64_t* indices, std::int64_t r
     const auto src = static_cast<std::size_t>(indices[i]);
     const auto dst = static_cast<std::size_t>(i);
     std::memcpy(b->x.data() + dst * d, ds.x.data() + src * d, d * sizeof(float));
-    if (ds.is_classification()) b->labels[dst] = ds.labels[src];
-    else std::memcpy(b->y.data() + dst * k, ds.y.data() + src * k, k * sizeof(float));
+    if (ds.is_classification())
+      b->labels[dst] = ds.labels[src];
+    else
+      std::memcpy(b->y.data() + dst * k, ds.y.data() + src * k, k * sizeof(float));
   }
   b->rows = rows;
 }

@@ -11,9 +11,9 @@ namespace dp {
 
 struct Batch {
   std::int64_t rows = 0;
-  std::vector<float> x;                // [capacity, features]
-  std::vector<std::int32_t> labels;    // [capacity] (classification)
-  std::vector<float> y;                // [capacity, target_dim] (regression)
+  std::vector<float> x;              // [capacity, features]
+  std::vector<std::int32_t> labels;  // [capacity] (classification)
+  std::vector<float> y;              // [capacity, target_dim] (regression)
 };
 
 // Sizes the buffers for `capacity` rows of `ds`.

@@ -2,9 +2,9 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -81,7 +81,8 @@ std::vector<std::uint8_t> read_file_bytes(const std::string& path, bool gunzip, 
   std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
   DP_USER_CHECK(f != nullptr, path, ": cannot open: ", std::strerror(errno));
   std::vector<std::uint8_t> raw = read_raw(f.get(), path, max_nbytes);
-  if (gunzip && raw.size() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) return inflate_gzip(raw, path, max_nbytes);
+  if (gunzip && raw.size() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b)
+    return inflate_gzip(raw, path, max_nbytes);
   return raw;
 }
 

@@ -10,11 +10,18 @@ namespace {
 
 int type_nbytes(std::uint8_t type) {
   switch (type) {
-    case 0x08: case 0x09: return 1;
-    case 0x0B: return 2;
-    case 0x0C: case 0x0D: return 4;
-    case 0x0E: return 8;
-    default: return 0;
+    case 0x08:
+    case 0x09:
+      return 1;
+    case 0x0B:
+      return 2;
+    case 0x0C:
+    case 0x0D:
+      return 4;
+    case 0x0E:
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -36,10 +43,14 @@ double IdxArray::at(std::int64_t i) const {
   const int nb = type_nbytes(type);
   const std::uint64_t bits = load_be(payload.data() + i * nb, nb);
   switch (type) {
-    case 0x08: return static_cast<double>(static_cast<std::uint8_t>(bits));
-    case 0x09: return static_cast<double>(static_cast<std::int8_t>(bits));
-    case 0x0B: return static_cast<double>(static_cast<std::int16_t>(bits));
-    case 0x0C: return static_cast<double>(static_cast<std::int32_t>(bits));
+    case 0x08:
+      return static_cast<double>(static_cast<std::uint8_t>(bits));
+    case 0x09:
+      return static_cast<double>(static_cast<std::int8_t>(bits));
+    case 0x0B:
+      return static_cast<double>(static_cast<std::int16_t>(bits));
+    case 0x0C:
+      return static_cast<double>(static_cast<std::int32_t>(bits));
     case 0x0D: {
       const auto u = static_cast<std::uint32_t>(bits);
       float f;
@@ -67,8 +78,8 @@ IdxArray parse_idx(std::vector<std::uint8_t> bytes, const std::string& path) {
   const int ndims = bytes[3];
   DP_USER_CHECK(ndims >= 1, path, ": IDX header declares 0 dimensions");
   const std::size_t header = 4 + 4 * static_cast<std::size_t>(ndims);
-  DP_USER_CHECK(bytes.size() >= header, path, ": truncated IDX header (", ndims, " dimensions need ",
-                header, " bytes, file has ", bytes.size(), ")");
+  DP_USER_CHECK(bytes.size() >= header, path, ": truncated IDX header (", ndims, " dimensions need ", header,
+                " bytes, file has ", bytes.size(), ")");
   // Invariant: n * elem <= payload_nbytes, so the division below cannot be by zero and
   // the product never overflows (no header field is trusted before this check).
   const std::uint64_t payload_nbytes = bytes.size() - header;
@@ -92,6 +103,8 @@ IdxArray parse_idx(std::vector<std::uint8_t> bytes, const std::string& path) {
   return a;
 }
 
-IdxArray read_idx(const std::string& path) { return parse_idx(read_file_bytes(path), path); }
+IdxArray read_idx(const std::string& path) {
+  return parse_idx(read_file_bytes(path), path);
+}
 
 }  // namespace dp

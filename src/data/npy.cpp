@@ -70,7 +70,8 @@ class HeaderParser {
   std::string string_literal() {
     skip_ws();
     const char q = peek();
-    if (q != '\'' && q != '"') fail(concat("malformed NPY header (expected a quoted string at offset ", pos_, ")"));
+    if (q != '\'' && q != '"')
+      fail(concat("malformed NPY header (expected a quoted string at offset ", pos_, ")"));
     const std::size_t end = s_.find(q, pos_ + 1);
     if (end == std::string::npos) fail("malformed NPY header (unterminated string)");
     std::string out = s_.substr(pos_ + 1, end - pos_ - 1);
@@ -103,8 +104,10 @@ class HeaderParser {
       if (peek() == 'L') ++pos_;  // Python 2 longs
       dims.push_back(v);
       skip_ws();
-      if (peek() == ',') ++pos_;
-      else if (peek() != ')') fail("malformed NPY header (shape must be a tuple of integers)");
+      if (peek() == ',')
+        ++pos_;
+      else if (peek() != ')')
+        fail("malformed NPY header (shape must be a tuple of integers)");
       if (dims.size() > 32) fail("NPY shape has more than 32 dimensions");
     }
     ++pos_;
@@ -124,8 +127,12 @@ std::int64_t NpyArray::count() const {
   return n;
 }
 
-bool NpyArray::is_float() const { return descr[1] == 'f'; }
-bool NpyArray::is_integer() const { return descr[1] == 'i' || descr[1] == 'u'; }
+bool NpyArray::is_float() const {
+  return descr[1] == 'f';
+}
+bool NpyArray::is_integer() const {
+  return descr[1] == 'i' || descr[1] == 'u';
+}
 
 double NpyArray::at(std::int64_t i) const {
   const int nb = descr_nbytes(descr);
@@ -133,7 +140,8 @@ double NpyArray::at(std::int64_t i) const {
   const char kind = descr[1];
   // Little-endian host assumed (x86-64, aarch64); the dtype is little-endian by check.
   switch (nb) {
-    case 1: return kind == 'u' ? static_cast<double>(*p) : static_cast<double>(static_cast<std::int8_t>(*p));
+    case 1:
+      return kind == 'u' ? static_cast<double>(*p) : static_cast<double>(static_cast<std::int8_t>(*p));
     case 2: {
       std::uint16_t u;
       std::memcpy(&u, p, 2);
@@ -180,15 +188,16 @@ NpyArray parse_npy(const std::vector<std::uint8_t>& bytes, const std::string& pa
                  (std::size_t{bytes[11]} << 24);
     offset = 12;
   }
-  DP_USER_CHECK(header_len <= bytes.size() - offset, path, ": truncated NPY header (declares ",
-                header_len, " bytes, ", bytes.size() - offset, " present)");
+  DP_USER_CHECK(header_len <= bytes.size() - offset, path, ": truncated NPY header (declares ", header_len,
+                " bytes, ", bytes.size() - offset, " present)");
   const std::string header(reinterpret_cast<const char*>(bytes.data() + offset), header_len);
 
   NpyArray a;
   a.path = path;
   bool fortran = false;
   HeaderParser(header, path).parse(&a.descr, &fortran, &a.shape);
-  DP_USER_CHECK(!fortran, path, ": Fortran-order arrays are not supported (save with "
+  DP_USER_CHECK(!fortran, path,
+                ": Fortran-order arrays are not supported (save with "
                 "numpy.ascontiguousarray first)");
   const int elem = descr_nbytes(a.descr);
   DP_USER_CHECK(elem > 0, path, ": unsupported dtype '", a.descr,
@@ -206,13 +215,15 @@ NpyArray parse_npy(const std::vector<std::uint8_t>& bytes, const std::string& pa
     n *= static_cast<std::uint64_t>(d);
   }
   const std::uint64_t expect = n * static_cast<std::uint64_t>(elem);
-  DP_USER_CHECK(expect == payload_nbytes, path, ": NPY file size does not match its header (",
-                payload_nbytes, " data bytes, shape needs ", expect, ")");
+  DP_USER_CHECK(expect == payload_nbytes, path, ": NPY file size does not match its header (", payload_nbytes,
+                " data bytes, shape needs ", expect, ")");
   a.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(offset + header_len), bytes.end());
   return a;
 }
 
-NpyArray read_npy(const std::string& path) { return parse_npy(read_file_bytes(path), path); }
+NpyArray read_npy(const std::string& path) {
+  return parse_npy(read_file_bytes(path), path);
+}
 
 void write_npy(const std::string& path, const std::string& descr, const std::vector<std::int64_t>& shape,
                const void* data) {
@@ -233,7 +244,14 @@ void write_npy(const std::string& path, const std::string& descr, const std::vec
   dict += '\n';
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
   DP_USER_CHECK(f != nullptr, path, ": cannot create: ", std::strerror(errno));
-  const std::uint8_t preamble[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+  const std::uint8_t preamble[10] = {0x93,
+                                     'N',
+                                     'U',
+                                     'M',
+                                     'P',
+                                     'Y',
+                                     1,
+                                     0,
                                      static_cast<std::uint8_t>(dict.size() & 0xff),
                                      static_cast<std::uint8_t>(dict.size() >> 8)};
   const std::size_t nbytes = static_cast<std::size_t>(n) * static_cast<std::size_t>(elem);

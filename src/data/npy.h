@@ -17,8 +17,8 @@ struct NpyArray {
   std::vector<std::uint8_t> data;   // raw little-endian elements
   std::string path;
 
-  std::int64_t count() const;   // product of shape (1 for a scalar)
-  bool is_float() const;        // f4 / f8
+  std::int64_t count() const;  // product of shape (1 for a scalar)
+  bool is_float() const;       // f4 / f8
   bool is_integer() const;
   double at(std::int64_t i) const;  // element i converted to double
 };

@@ -24,8 +24,8 @@ DistributedSampler::DistributedSampler(std::int64_t dataset_count, int rank, int
   DP_CHECK(n_ > 0 && world_ > 0 && rank_ >= 0 && rank_ < world_, "sampler: n=", n_, " rank=", rank_,
            " world=", world_);
   shard_count_ = drop_last ? n_ / world_ : (n_ + world_ - 1) / world_;
-  DP_USER_CHECK(shard_count_ > 0, "--drop-last: the data set has ", n_, " samples, fewer than the ",
-                world_, " ranks");
+  DP_USER_CHECK(shard_count_ > 0, "--drop-last: the data set has ", n_, " samples, fewer than the ", world_,
+                " ranks");
   if (!shuffle_) {
     perm_.resize(static_cast<std::size_t>(n_));
     std::iota(perm_.begin(), perm_.end(), std::int64_t{0});

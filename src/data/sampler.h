@@ -18,10 +18,10 @@ namespace dp {
 
 class DistributedSampler {
  public:
-  DistributedSampler(std::int64_t dataset_count, int rank, int world_size, std::uint64_t seed,
-                     bool shuffle, bool drop_last);
+  DistributedSampler(std::int64_t dataset_count, int rank, int world_size, std::uint64_t seed, bool shuffle,
+                     bool drop_last);
 
-  void set_epoch(std::int64_t epoch);   // recomputes this rank's shard
+  void set_epoch(std::int64_t epoch);                        // recomputes this rank's shard
   std::int64_t shard_count() const { return shard_count_; }  // samples per rank per epoch
   const std::vector<std::int64_t>& shard() const { return shard_; }
 

@@ -30,7 +30,9 @@ std::pair<std::string, std::string> two_paths(const std::string& spec, const std
   return {body.substr(0, comma), body.substr(comma + 1)};
 }
 
-bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+bool starts_with(const std::string& s, const char* prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
 
 // Integer labels from an IDX or NPY array: must be whole numbers >= 0.
 std::vector<std::int32_t> to_labels(std::int64_t n, const std::string& path,
@@ -38,8 +40,8 @@ std::vector<std::int32_t> to_labels(std::int64_t n, const std::string& path,
   std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
     const double v = at(i);
-    DP_USER_CHECK(v >= 0 && v < 2147483647.0 && v == std::floor(v), path, ": label ", v,
-                  " at index ", i, " is not a class index (must be an integer >= 0)");
+    DP_USER_CHECK(v >= 0 && v < 2147483647.0 && v == std::floor(v), path, ": label ", v, " at index ", i,
+                  " is not a class index (must be an integer >= 0)");
     labels[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(v);
   }
   return labels;
@@ -54,8 +56,8 @@ Dataset load_idx_pair(const std::string& images_path, const std::string& labels_
   DP_USER_CHECK(labels.type != 0x0D && labels.type != 0x0E, labels_path,
                 ": labels must have an integer IDX type");
   const std::int64_t n = images.dims[0];
-  DP_USER_CHECK(labels.dims[0] == n, "image/label count mismatch: ", images_path, " has ", n,
-                " images but ", labels_path, " has ", labels.dims[0], " labels");
+  DP_USER_CHECK(labels.dims[0] == n, "image/label count mismatch: ", images_path, " has ", n, " images but ",
+                labels_path, " has ", labels.dims[0], " labels");
   Dataset ds;
   ds.name = name;
   ds.count = n;
@@ -76,14 +78,14 @@ Dataset load_npy_pair(const std::string& features_path, const std::string& targe
                       const std::string& name) {
   const NpyArray x = read_npy(features_path);
   const NpyArray t = read_npy(targets_path);
-  DP_USER_CHECK(x.is_float(), features_path, ": features must be float32 or float64, got dtype '",
-                x.descr, "'");
+  DP_USER_CHECK(x.is_float(), features_path, ": features must be float32 or float64, got dtype '", x.descr,
+                "'");
   DP_USER_CHECK(x.shape.size() == 1 || x.shape.size() == 2, features_path,
                 ": features must have shape [N, D] (or [N]), got ", x.shape.size(), " dimensions");
   const std::int64_t n = x.shape[0];
   DP_USER_CHECK(n > 0, features_path, ": holds no samples");
-  DP_USER_CHECK(!t.shape.empty() && t.shape[0] == n, "sample count mismatch: ", features_path,
-                " has ", n, " rows but ", targets_path, " has ",
+  DP_USER_CHECK(!t.shape.empty() && t.shape[0] == n, "sample count mismatch: ", features_path, " has ", n,
+                " rows but ", targets_path, " has ",
                 t.shape.empty() ? std::string("a scalar") : std::to_string(t.shape[0]));
   Dataset ds;
   ds.name = name;
@@ -91,7 +93,8 @@ Dataset load_npy_pair(const std::string& features_path, const std::string& targe
   ds.features = x.shape.size() == 2 ? x.shape[1] : 1;
   DP_USER_CHECK(ds.features > 0, features_path, ": features have width 0");
   ds.resize_features(n, ds.features);
-  for (std::size_t i = 0; i < ds.x.size(); ++i) ds.x[i] = static_cast<float>(x.at(static_cast<std::int64_t>(i)));
+  for (std::size_t i = 0; i < ds.x.size(); ++i)
+    ds.x[i] = static_cast<float>(x.at(static_cast<std::int64_t>(i)));
   if (t.is_integer()) {
     DP_USER_CHECK(t.shape.size() == 1, targets_path, ": integer class labels must have shape [N], got ",
                   t.shape.size(), " dimensions");
@@ -101,7 +104,8 @@ Dataset load_npy_pair(const std::string& features_path, const std::string& targe
     ds.target_dim = t.shape.size() == 2 ? t.shape[1] : 1;
     DP_USER_CHECK(ds.target_dim > 0, targets_path, ": targets have width 0");
     ds.y.resize(static_cast<std::size_t>(t.count()));
-    for (std::size_t i = 0; i < ds.y.size(); ++i) ds.y[i] = static_cast<float>(t.at(static_cast<std::int64_t>(i)));
+    for (std::size_t i = 0; i < ds.y.size(); ++i)
+      ds.y[i] = static_cast<float>(t.at(static_cast<std::int64_t>(i)));
   }
   return ds;
 }
@@ -168,16 +172,16 @@ DataSplits load_data(const DataConfig& cfg) {
                            "npy:FEATURES,TARGETS)"));
   }
   if (!cfg.test_data.empty() && cfg.test_data != "none") {
-    DP_USER_CHECK(starts_with(cfg.test_data, "idx:") || starts_with(cfg.test_data, "npy:"),
-                  "--test-data: '", cfg.test_data,
-                  "' must be none, idx:IMAGES,LABELS or npy:FEATURES,TARGETS");
+    DP_USER_CHECK(starts_with(cfg.test_data, "idx:") || starts_with(cfg.test_data, "npy:"), "--test-data: '",
+                  cfg.test_data, "' must be none, idx:IMAGES,LABELS or npy:FEATURES,TARGETS");
     out.test = load_pair_spec(cfg.test_data, "--test-data", "test");
     out.has_test = true;
   }
   DP_USER_CHECK(out.train.count > 0, out.train.name, ": holds no samples");
 
   DP_USER_CHECK(cfg.num_classes == 0 || !out.train.labels.empty(),
-                "--num-classes applies to class labels, but ", out.train.name, " has float (regression) targets");
+                "--num-classes applies to class labels, but ", out.train.name,
+                " has float (regression) targets");
   const std::string hint = cfg.num_classes > 0 ? " (--num-classes)" : "";
   resolve_classes(&out.train, classes, hint);
   if (out.has_test) {

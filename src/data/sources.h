@@ -19,8 +19,8 @@ namespace dp {
 struct DataConfig {
   std::string data = "fashion-mnist";
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
-  std::string test_data;          // "" = default split, "none" = no evaluation
-  std::int64_t num_classes = 0;   // 0 = infer (10 for fashion-mnist, max label + 1 otherwise)
+  std::string test_data;         // "" = default split, "none" = no evaluation
+  std::int64_t num_classes = 0;  // 0 = infer (10 for fashion-mnist, max label + 1 otherwise)
 };
 
 struct DataSplits {

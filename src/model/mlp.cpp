@@ -16,8 +16,8 @@ namespace dp {
 
 using kernels::Trans;
 
-Mlp::Mlp(std::int64_t in_features, std::vector<std::int64_t> hidden, std::int64_t out_features,
-         LossKind loss, std::int64_t max_rows)
+Mlp::Mlp(std::int64_t in_features, std::vector<std::int64_t> hidden, std::int64_t out_features, LossKind loss,
+         std::int64_t max_rows)
     : loss_(loss), max_rows_(max_rows) {
   DP_CHECK(in_features > 0 && out_features > 0 && max_rows > 0, "mlp: in=", in_features,
            " out=", out_features, " rows=", max_rows);
@@ -69,8 +69,8 @@ const float* Mlp::forward(const kernels::Context& ctx, const float* params, cons
     const auto n_in = widths_[static_cast<std::size_t>(l)], n_out = widths_[static_cast<std::size_t>(l + 1)];
     float* z = acts_[static_cast<std::size_t>(l)].data();
     // z[rows, out] = in[rows, in] · W^T
-    kernels::gemm(ctx, Trans::no, Trans::yes, rows, n_out, n_in, 1.0f, in, n_in,
-                  params + weight(l).offset, n_in, 0.0f, z, n_out);
+    kernels::gemm(ctx, Trans::no, Trans::yes, rows, n_out, n_in, 1.0f, in, n_in, params + weight(l).offset,
+                  n_in, 0.0f, z, n_out);
     kernels::bias_add(ctx, z, params + bias(l).offset, rows, n_out);
     if (l + 1 < layers) kernels::relu_forward(ctx, z, z, rows * n_out);
     in = z;
@@ -90,13 +90,12 @@ double Mlp::forward_backward(const kernels::Context& ctx, const float* params, c
   double loss = 0.0;
   if (loss_ == LossKind::softmax_xent) {
     const float scale = 1.0f / static_cast<float>(rows);
-    loss = kernels::softmax_xent_forward_backward(ctx, dz, batch.labels.data(), scale,
-                                                  row_losses_.data(), dz, rows, k) /
+    loss = kernels::softmax_xent_forward_backward(ctx, dz, batch.labels.data(), scale, row_losses_.data(), dz,
+                                                  rows, k) /
            static_cast<double>(rows);
   } else {
     const float scale = 1.0f / static_cast<float>(rows * k);
-    loss = kernels::mse_forward_backward(ctx, dz, batch.y.data(), scale, row_losses_.data(), dz, rows,
-                                         k) /
+    loss = kernels::mse_forward_backward(ctx, dz, batch.y.data(), scale, row_losses_.data(), dz, rows, k) /
            static_cast<double>(rows * k);
   }
 
@@ -111,8 +110,8 @@ double Mlp::forward_backward(const kernels::Context& ctx, const float* params, c
     if (l == 0) break;
     // da_{l-1}[rows, in] = dz[rows, out] · W[out, in], then through the ReLU of a_{l-1}.
     float* da = scratch[l % 2];
-    kernels::gemm(ctx, Trans::no, Trans::no, rows, n_in, n_out, 1.0f, dz, n_out,
-                  params + weight(l).offset, n_in, 0.0f, da, n_in);
+    kernels::gemm(ctx, Trans::no, Trans::no, rows, n_in, n_out, 1.0f, dz, n_out, params + weight(l).offset,
+                  n_in, 0.0f, da, n_in);
     kernels::relu_backward(ctx, acts_[static_cast<std::size_t>(l - 1)].data(), da, da, rows * n_in);
     dz = da;
   }
@@ -129,8 +128,8 @@ EvalSums Mlp::evaluate(const kernels::Context& ctx, const float* params, const B
     s.loss_sum = kernels::softmax_xent_forward(ctx, out, batch.labels.data(), row_losses_.data(), rows, k);
     s.correct = kernels::count_correct(ctx, out, batch.labels.data(), rows, k);
   } else {
-    s.loss_sum = kernels::mse_forward(ctx, out, batch.y.data(), row_losses_.data(), rows, k) /
-                 static_cast<double>(k);
+    s.loss_sum =
+        kernels::mse_forward(ctx, out, batch.y.data(), row_losses_.data(), rows, k) / static_cast<double>(k);
   }
   return s;
 }

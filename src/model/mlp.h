@@ -33,8 +33,8 @@ struct EvalSums {
 
 class Mlp {
  public:
-  Mlp(std::int64_t in_features, std::vector<std::int64_t> hidden, std::int64_t out_features,
-      LossKind loss, std::int64_t max_rows);
+  Mlp(std::int64_t in_features, std::vector<std::int64_t> hidden, std::int64_t out_features, LossKind loss,
+      std::int64_t max_rows);
 
   const ParamLayout& layout() const { return layout_; }
   std::int64_t param_count() const { return layout_.total_count(); }
@@ -50,16 +50,14 @@ class Mlp {
 
   // Forward + loss + backward on one batch. Writes d(L)/d(params) into grads (all of it,
   // overwritten) and returns L (the batch mean defined above).
-  double forward_backward(const kernels::Context& ctx, const float* params, const Batch& batch,
-                          float* grads);
+  double forward_backward(const kernels::Context& ctx, const float* params, const Batch& batch, float* grads);
 
   // Forward only: sums for evaluation.
   EvalSums evaluate(const kernels::Context& ctx, const float* params, const Batch& batch);
 
   // Forward only: out[rows, out_features] = the model's output (logits or predictions).
   // Returns a pointer into internal storage, valid until the next call.
-  const float* forward(const kernels::Context& ctx, const float* params, const float* x,
-                       std::int64_t rows);
+  const float* forward(const kernels::Context& ctx, const float* params, const float* x, std::int64_t rows);
 
  private:
   const TensorView& weight(std::int64_t l) const { return layout_.tensors()[w_index_[l]]; }

@@ -16,17 +16,23 @@ std::string format_duration(double s) {
   if (s < 0 || s > 1e7) return "?";
   const auto t = static_cast<long>(s + 0.5);
   char buf[32];
-  if (t >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-  else if (t >= 60) std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  else std::snprintf(buf, sizeof buf, "%lds", t);
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else if (t >= 60)
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lds", t);
   return buf;
 }
 
 std::string format_rate(double r) {
   char buf[32];
-  if (r >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", r / 1e6);
-  else if (r >= 1e3) std::snprintf(buf, sizeof buf, "%.1fk", r / 1e3);
-  else std::snprintf(buf, sizeof buf, "%.0f", r);
+  if (r >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.2fM", r / 1e6);
+  else if (r >= 1e3)
+    std::snprintf(buf, sizeof buf, "%.1fk", r / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f", r);
   return buf;
 }
 
@@ -40,17 +46,24 @@ Progress::Mode Progress::resolve(const std::string& mode_name) {
   // Open MPI gives it mpirun's window size only when mpirun itself writes to a terminal
   // (0 x 0 when its output goes to a file or a pipe), so the size is the reliable test.
   struct winsize ws {};
-  const bool terminal = ::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0;
+  const bool terminal =
+      ::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0;
   return terminal ? Mode::bar : Mode::lines;
 }
 
 Progress::Progress(Mode mode, bool is_root, std::int64_t total_steps, std::int64_t epochs,
                    std::int64_t log_every)
-    : mode_(is_root ? mode : Mode::none), root_(is_root), total_steps_(total_steps), epochs_(epochs), log_every_(log_every), start_s_(now_seconds()) {}
+    : mode_(is_root ? mode : Mode::none),
+      root_(is_root),
+      total_steps_(total_steps),
+      epochs_(epochs),
+      log_every_(log_every),
+      start_s_(now_seconds()) {}
 
 std::string Progress::status_text(const StepStats& s, bool with_bar) const {
   const double elapsed = now_seconds() - start_s_;
-  const double eta = s.step > 0 ? elapsed * static_cast<double>(total_steps_ - s.step) / static_cast<double>(s.step) : -1;
+  const double eta =
+      s.step > 0 ? elapsed * static_cast<double>(total_steps_ - s.step) / static_cast<double>(s.step) : -1;
   std::string bar;
   if (with_bar) {
     constexpr int width = 24;
@@ -65,8 +78,8 @@ std::string Progress::status_text(const StepStats& s, bool with_bar) const {
                 "(data %.0f%% compute %.0f%% comm %.0f%% optim %.0f%%)",
                 static_cast<long long>(s.epoch + 1), static_cast<long long>(epochs_), bar.c_str(),
                 static_cast<long long>(s.step), static_cast<long long>(total_steps_), s.loss,
-                format_rate(s.samples_per_s).c_str(), format_duration(eta).c_str(), s.lr,
-                100 * s.data_frac, 100 * s.compute_frac, 100 * s.comm_frac, 100 * s.optim_frac);
+                format_rate(s.samples_per_s).c_str(), format_duration(eta).c_str(), s.lr, 100 * s.data_frac,
+                100 * s.compute_frac, 100 * s.comm_frac, 100 * s.optim_frac);
   return buf;
 }
 

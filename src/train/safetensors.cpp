@@ -66,7 +66,8 @@ void write_safetensors(const std::string& path, const ParamLayout& layout, const
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   DP_USER_CHECK(f != nullptr, "--export: cannot create ", tmp, ": ", std::strerror(errno));
   std::uint8_t len_le[8];
-  for (int i = 0; i < 8; ++i) len_le[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    len_le[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
   bool ok = std::fwrite(len_le, 1, 8, f) == 8 && std::fwrite(text.data(), 1, text.size(), f) == text.size();
   for (const TensorView* t : order) {
     const auto n = static_cast<std::size_t>(t->count);
@@ -79,8 +80,8 @@ void write_safetensors(const std::string& path, const ParamLayout& layout, const
     std::remove(tmp.c_str());
     throw UserError(concat("--export: writing ", path, " failed: ", std::strerror(saved_errno)));
   }
-  DP_USER_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "--export: cannot rename ", tmp, " to ",
-                path, ": ", std::strerror(errno));
+  DP_USER_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "--export: cannot rename ", tmp, " to ", path,
+                ": ", std::strerror(errno));
 }
 
 std::vector<NamedTensor> read_safetensors(const std::string& path,
@@ -89,13 +90,13 @@ std::vector<NamedTensor> read_safetensors(const std::string& path,
   DP_USER_CHECK(bytes.size() >= 8, path, ": not a safetensors file (", bytes.size(), " bytes)");
   std::uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[static_cast<std::size_t>(i)];
-  DP_USER_CHECK(n <= bytes.size() - 8, path, ": safetensors header length ", n,
-                " exceeds the file size");
+  DP_USER_CHECK(n <= bytes.size() - 8, path, ": safetensors header length ", n, " exceeds the file size");
   const std::size_t data_start = 8 + static_cast<std::size_t>(n);
   const std::uint64_t data_nbytes = bytes.size() - data_start;
   // ordered_json keeps the file's tensor order.
-  nlohmann::ordered_json header = nlohmann::ordered_json::parse(bytes.begin() + 8, bytes.begin() + static_cast<std::ptrdiff_t>(data_start),
-                                                nullptr, /*allow_exceptions=*/false);
+  nlohmann::ordered_json header = nlohmann::ordered_json::parse(
+      bytes.begin() + 8, bytes.begin() + static_cast<std::ptrdiff_t>(data_start), nullptr,
+      /*allow_exceptions=*/false);
   DP_USER_CHECK(header.is_object(), path, ": safetensors header is not a JSON object");
   std::vector<NamedTensor> out;
   struct Range {
@@ -138,7 +139,8 @@ std::vector<NamedTensor> read_safetensors(const std::string& path,
     DP_USER_CHECK(b <= e && e <= data_nbytes && e - b == count * 4, path, ": tensor '", it.key(),
                   "' has data_offsets [", b, ", ", e, "] inconsistent with its shape or the file size");
     nt.data.resize(static_cast<std::size_t>(count));
-    if (count) std::memcpy(nt.data.data(), bytes.data() + data_start + b, static_cast<std::size_t>(count) * 4);
+    if (count)
+      std::memcpy(nt.data.data(), bytes.data() + data_start + b, static_cast<std::size_t>(count) * 4);
     ranges.push_back({b, e, it.key()});
     out.push_back(std::move(nt));
   }

@@ -92,7 +92,8 @@ EvalResult evaluate(const kernels::Context& ctx, Communicator& comm, Mlp& model,
   double sums[3] = {0.0, 0.0, 0.0};  // loss sum, correct, rows
   for (std::int64_t start = r; start < test.count; start += w * eval_rows) {
     std::int64_t rows = 0;
-    for (std::int64_t i = start; i < test.count && rows < eval_rows; i += w) (*idx)[static_cast<std::size_t>(rows++)] = i;
+    for (std::int64_t i = start; i < test.count && rows < eval_rows; i += w)
+      (*idx)[static_cast<std::size_t>(rows++)] = i;
     gather_batch(test, idx->data(), rows, batch);
     const EvalSums s = model.evaluate(ctx, params, *batch);
     sums[0] += s.loss_sum;
@@ -208,7 +209,8 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
   hyper.beta2 = static_cast<float>(cfg.beta2);
   hyper.eps = static_cast<float>(cfg.eps);
   hyper.weight_decay = static_cast<float>(cfg.weight_decay);
-  hyper.decay_mode = cfg.optimizer == "adam" ? kernels::WeightDecayMode::l2 : kernels::WeightDecayMode::decoupled;
+  hyper.decay_mode =
+      cfg.optimizer == "adam" ? kernels::WeightDecayMode::l2 : kernels::WeightDecayMode::decoupled;
   AdamOptimizer adam(nparams, hyper);
 
   // ---- schedule ----
@@ -227,19 +229,24 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
   {
     std::string layers;
     for (auto w : model.widths()) layers += (layers.empty() ? "" : "-") + std::to_string(w);
-    progress.print_line(concat("dptrain: ", world, " rank(s), ", threads, " BLAS thread(s) per rank, model ",
-                               cfg.model, " ", layers, " (", nparams, " parameters, ",
-                               loss_kind == LossKind::softmax_xent ? "softmax cross-entropy" : "mean squared error",
-                               "), ", train_set.count, " training samples, global batch ", cfg.batch_size, " (",
-                               local_batch, " per rank), ", total_steps, " steps in ", epochs, " epoch(s)",
-                               run_dir.empty() ? std::string() : ", run dir " + run_dir));
+    progress.print_line(
+        concat("dptrain: ", world, " rank(s), ", threads, " BLAS thread(s) per rank, model ", cfg.model, " ",
+               layers, " (", nparams, " parameters, ",
+               loss_kind == LossKind::softmax_xent ? "softmax cross-entropy" : "mean squared error", "), ",
+               train_set.count, " training samples, global batch ", cfg.batch_size, " (", local_batch,
+               " per rank), ", total_steps, " steps in ", epochs, " epoch(s)",
+               run_dir.empty() ? std::string() : ", run dir " + run_dir));
   }
 
   if (cfg.threads == 0 && share.allowed < share.per_rank)
-    progress.print_line(concat("note: this rank may only run on ", share.allowed, " of the ", share.per_rank,
-                               " cores that are its share of the node (mpirun binds ranks to cores by default), so "
-                               "it uses ", threads, " BLAS thread(s); mpirun --bind-to none (or --map-by "
-                               "slot:PE=", share.per_rank, ") lets it use ", share.per_rank));
+    progress.print_line(
+        concat("note: this rank may only run on ", share.allowed, " of the ", share.per_rank,
+               " cores that are its share of the node (mpirun binds ranks to cores by default), so "
+               "it uses ",
+               threads,
+               " BLAS thread(s); mpirun --bind-to none (or --map-by "
+               "slot:PE=",
+               share.per_rank, ") lets it use ", share.per_rank));
   Batch batch, eval_batch;
   reserve_batch(train_set, local_batch, &batch);
   std::vector<std::int64_t> eval_idx(static_cast<std::size_t>(cfg.eval_batch_size));
@@ -259,7 +266,8 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
       gather_batch(train_set, shard.data() + begin, rows, &batch);
       const double data_s = phase.lap_s();
 
-      grads[static_cast<std::size_t>(nparams)] = static_cast<float>(model.forward_backward(ctx, params.data(), batch, grads.data()));
+      grads[static_cast<std::size_t>(nparams)] =
+          static_cast<float>(model.forward_backward(ctx, params.data(), batch, grads.data()));
       const double compute_s = phase.lap_s();
 
       DP_CHECK_OK(comm.all_reduce(grads.data(), grads.size(), ReduceOp::sum));
@@ -281,12 +289,17 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
       ema_optim.add(optim_s);
       result.last_loss = loss;
       if (metrics.is_open())
-        metrics << json{{"type", "train"},          {"step", step},
-                        {"epoch", epoch},           {"loss", loss},
-                        {"lr", lr},                 {"samples", static_cast<std::int64_t>(global_rows)},
+        metrics << json{{"type", "train"},
+                        {"step", step},
+                        {"epoch", epoch},
+                        {"loss", loss},
+                        {"lr", lr},
+                        {"samples", static_cast<std::int64_t>(global_rows)},
                         {"samples_per_s", global_rows / step_s},
-                        {"step_ms", 1e3 * step_s},  {"data_ms", 1e3 * data_s},
-                        {"compute_ms", 1e3 * compute_s}, {"comm_ms", 1e3 * comm_s},
+                        {"step_ms", 1e3 * step_s},
+                        {"data_ms", 1e3 * data_s},
+                        {"compute_ms", 1e3 * compute_s},
+                        {"comm_ms", 1e3 * comm_s},
                         {"optim_ms", 1e3 * optim_s}}
                        .dump()
                 << "\n";
@@ -307,22 +320,28 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
     }
     const double epoch_s = epoch_watch.elapsed_s();
     if (data.has_test) {
-      result.final_eval = evaluate(ctx, comm, model, params.data(), data.test, cfg.eval_batch_size,
-                                   &eval_batch, &eval_idx);
+      result.final_eval =
+          evaluate(ctx, comm, model, params.data(), data.test, cfg.eval_batch_size, &eval_batch, &eval_idx);
       const EvalResult& e = result.final_eval;
       if (metrics.is_open())
-        metrics << json{{"type", "eval"}, {"step", step}, {"epoch", epoch}, {"test_loss", e.loss},
-                        {"test_accuracy", loss_kind == LossKind::softmax_xent ? json(e.accuracy) : json(nullptr)},
-                        {"test_samples", e.samples}, {"epoch_s", epoch_s}}
+        metrics << json{{"type", "eval"},
+                        {"step", step},
+                        {"epoch", epoch},
+                        {"test_loss", e.loss},
+                        {"test_accuracy",
+                         loss_kind == LossKind::softmax_xent ? json(e.accuracy) : json(nullptr)},
+                        {"test_samples", e.samples},
+                        {"epoch_s", epoch_s}}
                        .dump()
                 << "\n";
-      progress.epoch_line(concat("epoch ", epoch + 1, "/", epochs, ": train loss ", fixed(result.last_loss, 4),
-                                 ", test loss ", fixed(e.loss, 4),
-                                 loss_kind == LossKind::softmax_xent ? ", test accuracy " + fixed(e.accuracy, 4) : "",
-                                 " (", e.samples, " samples), ", fixed(epoch_s, 2), " s"));
+      progress.epoch_line(
+          concat("epoch ", epoch + 1, "/", epochs, ": train loss ", fixed(result.last_loss, 4),
+                 ", test loss ", fixed(e.loss, 4),
+                 loss_kind == LossKind::softmax_xent ? ", test accuracy " + fixed(e.accuracy, 4) : "", " (",
+                 e.samples, " samples), ", fixed(epoch_s, 2), " s"));
     } else {
-      progress.epoch_line(concat("epoch ", epoch + 1, "/", epochs, ": train loss ", fixed(result.last_loss, 4), ", ",
-                                 fixed(epoch_s, 2), " s"));
+      progress.epoch_line(concat("epoch ", epoch + 1, "/", epochs, ": train loss ",
+                                 fixed(result.last_loss, 4), ", ", fixed(epoch_s, 2), " s"));
     }
     if (metrics.is_open()) metrics.flush();
   }
@@ -334,9 +353,9 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
     const EvalResult& e = result.final_eval;
     std::string evaluation = "no test split";
     if (e.valid)
-      evaluation = loss_kind == LossKind::softmax_xent
-                       ? concat("final test accuracy ", fixed(e.accuracy, 4), ", test loss ", fixed(e.loss, 4))
-                       : concat("final test loss (mse) ", fixed(e.loss, 6));
+      evaluation = loss_kind == LossKind::softmax_xent ? concat("final test accuracy ", fixed(e.accuracy, 4),
+                                                                ", test loss ", fixed(e.loss, 4))
+                                                       : concat("final test loss (mse) ", fixed(e.loss, 6));
     progress.print_line(concat("done: ", step, " steps, ", epochs, " epoch(s) in ", fixed(result.wall_s, 1),
                                " s; ", evaluation, "; last train loss ", fixed(result.last_loss, 4)));
   }

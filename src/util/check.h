@@ -25,8 +25,8 @@ class UserError : public std::runtime_error {
 
 // Rank and host shown in every check message; set once after MPI is initialised.
 void set_process_identity(int rank, const std::string& host);
-int process_rank();                  // -1 before set_process_identity
-const std::string& process_host();   // "?" before set_process_identity
+int process_rank();                 // -1 before set_process_identity
+const std::string& process_host();  // "?" before set_process_identity
 
 // Called instead of std::abort when a check fails (main installs MPI_Abort here).
 using AbortHandler = void (*)(int exit_code);
@@ -46,18 +46,18 @@ std::string concat(const Args&... args) {
 
 }  // namespace dp
 
-#define DP_CHECK(cond, ...)                                                        \
-  do {                                                                             \
+#define DP_CHECK(cond, ...)                                                                \
+  do {                                                                                     \
     if (!(cond)) ::dp::check_failed(__FILE__, __LINE__, #cond, ::dp::concat(__VA_ARGS__)); \
   } while (0)
 
-#define DP_CHECK_OK(status_expr)                                                     \
-  do {                                                                               \
-    const auto dp_status_ = (status_expr);                                           \
+#define DP_CHECK_OK(status_expr)                                                                      \
+  do {                                                                                                \
+    const auto dp_status_ = (status_expr);                                                            \
     if (!dp_status_.ok()) ::dp::check_failed(__FILE__, __LINE__, #status_expr, dp_status_.message()); \
   } while (0)
 
-#define DP_USER_CHECK(cond, ...)                                 \
-  do {                                                           \
+#define DP_USER_CHECK(cond, ...)                                   \
+  do {                                                             \
     if (!(cond)) throw ::dp::UserError(::dp::concat(__VA_ARGS__)); \
   } while (0)

@@ -1,5 +1,5 @@
-// 64-bit hash over raw bytes (FNV-1a mixing applied to 64-bit little-endian words): used to compare parameter buffers across ranks.
-// Replicas must be bit-identical, so a byte hash (not a tolerance) is the right test.
+// 64-bit hash over raw bytes (FNV-1a mixing applied to 64-bit little-endian words): used to compare parameter
+// buffers across ranks. Replicas must be bit-identical, so a byte hash (not a tolerance) is the right test.
 #pragma once
 
 #include <cstddef>

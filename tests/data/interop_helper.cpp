@@ -46,8 +46,9 @@ int write_safetensors_file(const std::string& path) {
       values[static_cast<std::size_t>(t.offset + e)] =
           static_cast<float>(l * 1000 + k * 500 + static_cast<int>(e % 401) - 200) / 8.0f;
   }
-  dp::write_safetensors(path, layout, values.data(),
-                        {{"format", "pt"}, {"producer", "dptrain data_interop"}, {"config", "{\"layers\": 12}"}});
+  dp::write_safetensors(
+      path, layout, values.data(),
+      {{"format", "pt"}, {"producer", "dptrain data_interop"}, {"config", "{\"layers\": 12}"}});
   return 0;
 }
 
@@ -131,11 +132,13 @@ int check_npy_files(const std::string& dir) {
     for (std::size_t i = 0; i < values.size(); ++i)
       if (a.at(static_cast<std::int64_t>(i)) != values[i]) {
         if (wrong++ < 3)
-          std::cout << "  " << name << "[" << i << "] = " << a.at(static_cast<std::int64_t>(i)) << ", expected "
-                    << values[i] << "\n";
+          std::cout << "  " << name << "[" << i << "] = " << a.at(static_cast<std::int64_t>(i))
+                    << ", expected " << values[i] << "\n";
       }
-    if (wrong) fail(std::to_string(wrong) + " wrong values");
-    else std::cout << "ok " << name << " (" << a.descr << ", " << a.count() << " values)\n";
+    if (wrong)
+      fail(std::to_string(wrong) + " wrong values");
+    else
+      std::cout << "ok " << name << " (" << a.descr << ", " << a.count() << " values)\n";
   }
   std::cout << checked << " files checked, " << bad << " mismatches\n";
   return (bad == 0 && checked > 0) ? 0 : 1;

@@ -2,7 +2,6 @@
 // raw and gzip files, every IDX element type, and every malformed-input error naming
 // the file and the problem.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -13,8 +12,8 @@
 
 using Catch::Matchers::Contains;
 using dp::test::Bytes;
-using dp::test::TempDir;
 using dp::test::idx_header;
+using dp::test::TempDir;
 using dp::test::user_error;
 
 namespace {
@@ -27,7 +26,8 @@ void put_be(Bytes* b, std::uint64_t bits, int nbytes) {
 // [n, 28, 28] uint8 images with a pattern that differs per image and per pixel.
 Bytes image_file(std::uint32_t n, std::uint32_t rows = 28, std::uint32_t cols = 28) {
   Bytes b = idx_header(0x08, {n, rows, cols});
-  for (std::uint32_t i = 0; i < n * rows * cols; ++i) b.push_back(static_cast<std::uint8_t>((i * 37u + i / 784u) % 256u));
+  for (std::uint32_t i = 0; i < n * rows * cols; ++i)
+    b.push_back(static_cast<std::uint8_t>((i * 37u + i / 784u) % 256u));
   return b;
 }
 
@@ -130,8 +130,8 @@ TEST_CASE("idx: every element type decodes big-endian", "[idx]") {
     for (int i = 0; i < 6; ++i) CHECK(a.at(i) == v[static_cast<std::size_t>(i)]);
   }
   SECTION("int32") {
-    const std::vector<std::int32_t> v = {std::numeric_limits<std::int32_t>::min(), -70000, 0, 1,
-                                         0x01020304, std::numeric_limits<std::int32_t>::max()};
+    const std::vector<std::int32_t> v = {std::numeric_limits<std::int32_t>::min(), -70000, 0, 1, 0x01020304,
+                                         std::numeric_limits<std::int32_t>::max()};
     Bytes b = idx_header(0x0C, {6});
     for (auto x : v) put_be(&b, static_cast<std::uint32_t>(x), 4);
     dp::test::write_bytes(dir.file("a"), b);
@@ -176,7 +176,8 @@ TEST_CASE("idx: malformed headers are UserErrors naming the file and the problem
   SECTION("unknown type") {
     Bytes b = label_file(3);
     b[2] = 0x0A;
-    CHECK_THAT(idx_error(dir, "type", b), Contains(dir.file("type")) && Contains("unknown IDX data type 0xa"));
+    CHECK_THAT(idx_error(dir, "type", b),
+               Contains(dir.file("type")) && Contains("unknown IDX data type 0xa"));
   }
   SECTION("zero dimensions declared") {
     const Bytes b = {0, 0, 0x08, 0};
@@ -190,7 +191,8 @@ TEST_CASE("idx: malformed headers are UserErrors naming the file and the problem
                Contains(dir.file("dim1")) && Contains("dimension 1 is 0"));
   }
   SECTION("shorter than the 4-byte preamble") {
-    CHECK_THAT(idx_error(dir, "tiny", Bytes{0, 0}), Contains(dir.file("tiny")) && Contains("not an IDX file"));
+    CHECK_THAT(idx_error(dir, "tiny", Bytes{0, 0}),
+               Contains(dir.file("tiny")) && Contains("not an IDX file"));
     CHECK_THAT(idx_error(dir, "empty", Bytes{}), Contains(dir.file("empty")) && Contains("not an IDX file"));
   }
   SECTION("truncated header") {
@@ -223,7 +225,8 @@ TEST_CASE("idx: malformed headers are UserErrors naming the file and the problem
   }
   SECTION("255 declared dimensions, header absent") {
     Bytes b = {0, 0, 0x08, 255};
-    CHECK_THAT(idx_error(dir, "manydims", b), Contains(dir.file("manydims")) && Contains("truncated IDX header"));
+    CHECK_THAT(idx_error(dir, "manydims", b),
+               Contains(dir.file("manydims")) && Contains("truncated IDX header"));
   }
 }
 

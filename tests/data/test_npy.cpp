@@ -2,7 +2,6 @@
 // headers in the spellings numpy and other writers produce, every supported dtype, and
 // every refusal naming the file.
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <limits>
 
@@ -21,7 +20,8 @@ namespace {
 Bytes npy_bytes(const std::string& header, int major, const Bytes& data) {
   Bytes b = {0x93, 'N', 'U', 'M', 'P', 'Y', static_cast<std::uint8_t>(major), 0};
   const std::size_t len_nbytes = major == 1 ? 2 : 4;
-  for (std::size_t i = 0; i < len_nbytes; ++i) b.push_back(static_cast<std::uint8_t>(header.size() >> (8 * i)));
+  for (std::size_t i = 0; i < len_nbytes; ++i)
+    b.push_back(static_cast<std::uint8_t>(header.size() >> (8 * i)));
   b.insert(b.end(), header.begin(), header.end());
   b.insert(b.end(), data.begin(), data.end());
   return b;
@@ -60,7 +60,8 @@ void check_round_trip(const TempDir& dir, const std::string& descr, const std::v
   CHECK(a.shape == shape);
   REQUIRE(a.count() == static_cast<std::int64_t>(values.size()));
   CHECK(a.data == le_bytes(values));
-  for (std::size_t i = 0; i < values.size(); ++i) CHECK(a.at(static_cast<std::int64_t>(i)) == static_cast<double>(values[i]));
+  for (std::size_t i = 0; i < values.size(); ++i)
+    CHECK(a.at(static_cast<std::int64_t>(i)) == static_cast<double>(values[i]));
 }
 
 }  // namespace
@@ -128,7 +129,8 @@ TEST_CASE("npy: hand-built v1/v2/v3 headers in other spellings parse", "[npy]") 
     CHECK(a.shape == std::vector<std::int64_t>{3, 2});
   }
   SECTION("a scalar") {
-    const dp::NpyArray a = dp::parse_npy(npy_bytes(header_for("<f4", "()"), 1, le_bytes(std::vector<float>{9})), "m");
+    const dp::NpyArray a =
+        dp::parse_npy(npy_bytes(header_for("<f4", "()"), 1, le_bytes(std::vector<float>{9})), "m");
     CHECK(a.shape.empty());
     CHECK(a.count() == 1);
     CHECK(a.at(0) == 9.0);
@@ -281,7 +283,8 @@ TEST_CASE("npy: bad input is a UserError naming the file and the problem", "[npy
     };
     for (const auto& [shape, why] : cases) {
       INFO("shape: " << shape);
-      CHECK_THAT(npy_error(npy_bytes(header_for("<f4", shape), 1, f4x6), "o.npy"), Contains("o.npy") && Contains(why));
+      CHECK_THAT(npy_error(npy_bytes(header_for("<f4", shape), 1, f4x6), "o.npy"),
+                 Contains("o.npy") && Contains(why));
     }
   }
 }

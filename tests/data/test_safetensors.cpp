@@ -3,7 +3,6 @@
 // contiguous data offsets); atomic writes; and every malformed file refused by name.
 // tests/data/check_safetensors.py checks the same file format independently in Python.
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -33,14 +32,16 @@ dp::ParamLayout mlp_layout(int layers) {
 
 std::vector<float> values_for(const dp::ParamLayout& layout) {
   std::vector<float> v(static_cast<std::size_t>(layout.total_count()));
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(static_cast<int>(i % 997) - 498) / 16.0f;
+  for (std::size_t i = 0; i < v.size(); ++i)
+    v[i] = static_cast<float>(static_cast<int>(i % 997) - 498) / 16.0f;
   return v;
 }
 
 // 8-byte little-endian length, the header text, then the data.
 Bytes st_bytes(const std::string& header, const Bytes& data) {
   Bytes b;
-  for (int i = 0; i < 8; ++i) b.push_back(static_cast<std::uint8_t>(static_cast<std::uint64_t>(header.size()) >> (8 * i)));
+  for (int i = 0; i < 8; ++i)
+    b.push_back(static_cast<std::uint8_t>(static_cast<std::uint64_t>(header.size()) >> (8 * i)));
   b.insert(b.end(), header.begin(), header.end());
   b.insert(b.end(), data.begin(), data.end());
   return b;
@@ -61,12 +62,14 @@ std::vector<std::string> dir_entries(const std::string& dir) {
 
 }  // namespace
 
-TEST_CASE("safetensors: write then read back gives the same names, shapes, values, metadata", "[safetensors]") {
+TEST_CASE("safetensors: write then read back gives the same names, shapes, values, metadata",
+          "[safetensors]") {
   TempDir dir;
   const dp::ParamLayout layout = mlp_layout(3);
   const std::vector<float> values = values_for(layout);
-  const std::map<std::string, std::string> meta = {
-      {"format", "pt"}, {"config", "{\"hidden\": [256, 128], \"lr\": 0.001}"}, {"note", "tab\there \"quoted\" \\ ok"}};
+  const std::map<std::string, std::string> meta = {{"format", "pt"},
+                                                   {"config", "{\"hidden\": [256, 128], \"lr\": 0.001}"},
+                                                   {"note", "tab\there \"quoted\" \\ ok"}};
   const std::string path = dir.file("model.safetensors");
   dp::write_safetensors(path, layout, values.data(), meta);
 
@@ -144,7 +147,8 @@ TEST_CASE("safetensors: file layout (aligned header, layers.N order, contiguous 
   REQUIRE(names.size() == 24);
   for (int l = 0; l < 12; ++l) {
     const std::string p = "layers." + std::to_string(l) + ".";
-    INFO("layer " << l << ": " << names[static_cast<std::size_t>(2 * l)] << ", " << names[static_cast<std::size_t>(2 * l + 1)]);
+    INFO("layer " << l << ": " << names[static_cast<std::size_t>(2 * l)] << ", "
+                  << names[static_cast<std::size_t>(2 * l + 1)]);
     CHECK(names[static_cast<std::size_t>(2 * l)].rfind(p, 0) == 0);
     CHECK(names[static_cast<std::size_t>(2 * l + 1)].rfind(p, 0) == 0);
   }
@@ -170,7 +174,8 @@ TEST_CASE("safetensors: writes are atomic and replace an existing file", "[safet
     if (nt.name == "layers.0.weight") CHECK(nt.data[0] == values[static_cast<std::size_t>(w0.offset)]);
 }
 
-TEST_CASE("safetensors: writing into a missing directory is a UserError naming the path", "[safetensors][errors]") {
+TEST_CASE("safetensors: writing into a missing directory is a UserError naming the path",
+          "[safetensors][errors]") {
   TempDir dir;
   const dp::ParamLayout layout = mlp_layout(1);
   const std::vector<float> values = values_for(layout);
@@ -218,8 +223,10 @@ TEST_CASE("safetensors: malformed files are UserErrors naming the file", "[safet
     CHECK_THAT(read_error(dir, b), Contains(path) && Contains("exceeds the file size"));
   }
   SECTION("non-JSON header") {
-    CHECK_THAT(read_error(dir, st_bytes("{not json at all", data16)), Contains(path) && Contains("not a JSON object"));
-    CHECK_THAT(read_error(dir, st_bytes("[1, 2, 3]", data16)), Contains(path) && Contains("not a JSON object"));
+    CHECK_THAT(read_error(dir, st_bytes("{not json at all", data16)),
+               Contains(path) && Contains("not a JSON object"));
+    CHECK_THAT(read_error(dir, st_bytes("[1, 2, 3]", data16)),
+               Contains(path) && Contains("not a JSON object"));
     CHECK_THAT(read_error(dir, st_bytes("", data16)), Contains(path) && Contains("not a JSON object"));
   }
   SECTION("offsets inconsistent with the shape or the file") {
@@ -231,7 +238,8 @@ TEST_CASE("safetensors: malformed files are UserErrors naming the file", "[safet
     };
     for (const auto& h : headers) {
       INFO(h);
-      CHECK_THAT(read_error(dir, st_bytes(h, data16)), Contains(path) && Contains("tensor 'a'") && Contains("inconsistent"));
+      CHECK_THAT(read_error(dir, st_bytes(h, data16)),
+                 Contains(path) && Contains("tensor 'a'") && Contains("inconsistent"));
     }
   }
   SECTION("malformed shape or data_offsets") {
@@ -253,24 +261,29 @@ TEST_CASE("safetensors: malformed files are UserErrors naming the file", "[safet
   }
   SECTION("non-F32 dtypes") {
     for (const char* dtype : {"F16", "BF16", "F64", "I64", "U8", "f32"}) {
-      const std::string h = std::string(R"({"a": {"dtype": ")") + dtype + R"(", "shape": [2, 2], "data_offsets": [0, 16]}})";
+      const std::string h =
+          std::string(R"({"a": {"dtype": ")") + dtype + R"(", "shape": [2, 2], "data_offsets": [0, 16]}})";
       CHECK_THAT(read_error(dir, st_bytes(h, data16)), Contains(path) && Contains("tensor 'a' is not F32"));
     }
-    CHECK_THAT(read_error(dir, st_bytes(R"({"a": {"dtype": 32, "shape": [2, 2], "data_offsets": [0, 16]}})", data16)),
+    CHECK_THAT(read_error(dir, st_bytes(R"({"a": {"dtype": 32, "shape": [2, 2], "data_offsets": [0, 16]}})",
+                                        data16)),
                Contains(path) && Contains("tensor 'a'"));
-    CHECK_THAT(read_error(dir, st_bytes(R"({"a": [1, 2]})", data16)), Contains(path) && Contains("tensor 'a'"));
+    CHECK_THAT(read_error(dir, st_bytes(R"({"a": [1, 2]})", data16)),
+               Contains(path) && Contains("tensor 'a'"));
   }
 }
 
-TEST_CASE("safetensors: tensors must cover the data section without holes or overlaps", "[safetensors][errors]") {
+TEST_CASE("safetensors: tensors must cover the data section without holes or overlaps",
+          "[safetensors][errors]") {
   TempDir dir;
   const std::string path = dir.file("bad.safetensors");
   const Bytes data32(32, 0);  // 8 floats
   // Two tensors of 4 floats each.
   auto two = [](int a_begin, int b_begin) {
-    return "{\"a\": {\"dtype\": \"F32\", \"shape\": [4], \"data_offsets\": [" + std::to_string(a_begin) + ", " +
-           std::to_string(a_begin + 16) + "]}, \"b\": {\"dtype\": \"F32\", \"shape\": [4], \"data_offsets\": [" +
-           std::to_string(b_begin) + ", " + std::to_string(b_begin + 16) + "]}}";
+    return "{\"a\": {\"dtype\": \"F32\", \"shape\": [4], \"data_offsets\": [" + std::to_string(a_begin) +
+           ", " + std::to_string(a_begin + 16) +
+           "]}, \"b\": {\"dtype\": \"F32\", \"shape\": [4], \"data_offsets\": [" + std::to_string(b_begin) +
+           ", " + std::to_string(b_begin + 16) + "]}}";
   };
   dp::test::write_bytes(path, st_bytes(two(16, 0), data32));  // valid in any header order
   const auto tensors = dp::read_safetensors(path);
@@ -280,18 +293,20 @@ TEST_CASE("safetensors: tensors must cover the data section without holes or ove
   CHECK_THAT(read_error(dir, st_bytes(two(0, 0), data32)), Contains(path) && Contains("overlaps"));
   Bytes data40(40, 0);
   CHECK_THAT(read_error(dir, st_bytes(two(0, 20), data40)), Contains(path) && Contains("hole"));
-  CHECK_THAT(read_error(dir, st_bytes(two(0, 16), data40)), Contains(path) && Contains("8 bytes after the last tensor"));
+  CHECK_THAT(read_error(dir, st_bytes(two(0, 16), data40)),
+             Contains(path) && Contains("8 bytes after the last tensor"));
 }
 
 TEST_CASE("safetensors: names are written in natural order, whatever their prefix", "[safetensors]") {
   TempDir dir;
   dp::ParamLayout layout;
-  for (const char* name : {"head.10.w", "embed", "head.9.w", "head.09.x", "blocks.2.attn.weight", "blocks.10.attn.weight"})
+  for (const char* name :
+       {"head.10.w", "embed", "head.9.w", "head.09.x", "blocks.2.attn.weight", "blocks.10.attn.weight"})
     layout.add(name, {2});
   const std::vector<float> values = values_for(layout);
   dp::write_safetensors(dir.file("n.safetensors"), layout, values.data(), {});
   std::vector<std::string> names;
   for (const auto& t : dp::read_safetensors(dir.file("n.safetensors"))) names.push_back(t.name);
-  CHECK(names == std::vector<std::string>{"blocks.2.attn.weight", "blocks.10.attn.weight", "embed", "head.9.w",
-                                          "head.09.x", "head.10.w"});
+  CHECK(names == std::vector<std::string>{"blocks.2.attn.weight", "blocks.10.attn.weight", "embed",
+                                          "head.9.w", "head.09.x", "head.10.w"});
 }

@@ -1,8 +1,7 @@
 // DistributedSampler and epoch_permutation (src/data/sampler.h), with all ranks of a
 // world simulated in one process, and gather_batch (src/data/batch.h).
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <map>
 #include <numeric>
 #include <set>
@@ -71,8 +70,9 @@ TEST_CASE("sampler: epoch_permutation is a deterministic permutation per (seed, 
 TEST_CASE("rng: SplitMix64 and xoshiro256** match their reference outputs", "[sampler][rng]") {
   // SplitMix64 from state 1234567: the published reference sequence.
   std::uint64_t state = 1234567;
-  const std::uint64_t splitmix_ref[5] = {6457827717110365317ull, 3203168211198807973ull, 9817491932198370423ull,
-                                         4593380528125082431ull, 16408922859458223821ull};
+  const std::uint64_t splitmix_ref[5] = {6457827717110365317ull, 3203168211198807973ull,
+                                         9817491932198370423ull, 4593380528125082431ull,
+                                         16408922859458223821ull};
   for (auto want : splitmix_ref) CHECK(dp::splitmix64(state) == want);
   // xoshiro256** seeded by SplitMix64(42), from an independent Python implementation of
   // the reference algorithm.
@@ -170,7 +170,8 @@ TEST_CASE("sampler: drop_last shards are disjoint with floor(N / W) samples each
         for (auto i : sh) CHECK(seen.insert(i).second);  // never seen on another rank
       }
       // Exactly the first floor(N/W)*W elements of the permutation: the tail is dropped.
-      const std::set<std::int64_t> head(perm.begin(), perm.begin() + static_cast<std::ptrdiff_t>(n / world * world));
+      const std::set<std::int64_t> head(perm.begin(),
+                                        perm.begin() + static_cast<std::ptrdiff_t>(n / world * world));
       CHECK(seen == head);
     }
   }
@@ -194,7 +195,8 @@ TEST_CASE("sampler: every world size sees the same global batches (golden proper
             for (std::int64_t s = 0; s * global_batch < n; ++s) {
               std::multiset<std::int64_t> from_ranks;
               for (const auto& sh : shards)
-                for (std::int64_t j = s * b; j < std::min<std::int64_t>((s + 1) * b, static_cast<std::int64_t>(sh.size())); ++j)
+                for (std::int64_t j = s * b;
+                     j < std::min<std::int64_t>((s + 1) * b, static_cast<std::int64_t>(sh.size())); ++j)
                   from_ranks.insert(sh[static_cast<std::size_t>(j)]);
               const std::multiset<std::int64_t> expected(
                   perm.begin() + static_cast<std::ptrdiff_t>(s * global_batch),
@@ -283,7 +285,8 @@ TEST_CASE("gather_batch copies the requested rows, labels and targets", "[batch]
     for (std::int64_t at = 0; at < s.shard_count(); at += 2) {
       const std::int64_t rows = std::min<std::int64_t>(2, s.shard_count() - at);
       dp::gather_batch(ds, shard.data() + at, rows, &b);
-      for (std::int64_t r = 0; r < rows; ++r) visited.push_back(static_cast<std::int64_t>(b.x[static_cast<std::size_t>(r)]));
+      for (std::int64_t r = 0; r < rows; ++r)
+        visited.push_back(static_cast<std::int64_t>(b.x[static_cast<std::size_t>(r)]));
     }
     CHECK(visited == shard);
   }

@@ -1,9 +1,8 @@
 // load_data (src/data/sources.h): every --data / --test-data form, the class-count rules,
 // and the errors naming the file or flag. The real Fashion-MNIST files are checked by the
 // hidden test "[fashion-mnist]", run as its own ctest (skipped when the package is absent).
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 
 #include "src/data/npy.h"
@@ -13,8 +12,8 @@
 
 using Catch::Matchers::Contains;
 using dp::test::Bytes;
-using dp::test::TempDir;
 using dp::test::idx_header;
+using dp::test::TempDir;
 using dp::test::user_error;
 
 namespace {
@@ -33,7 +32,8 @@ std::string write_features(const TempDir& dir, const std::string& name, std::int
   return dir.file(name);
 }
 
-std::string write_labels(const TempDir& dir, const std::string& name, const std::vector<std::int32_t>& labels) {
+std::string write_labels(const TempDir& dir, const std::string& name,
+                         const std::vector<std::int32_t>& labels) {
   dp::write_npy(dir.file(name), "<i4", {static_cast<std::int64_t>(labels.size())}, labels.data());
   return dir.file(name);
 }
@@ -55,8 +55,10 @@ void write_fake_mnist(const TempDir& dir, const std::string& prefix, std::uint32
   Bytes lbl = idx_header(0x08, {n});
   for (std::uint32_t i = 0; i < n; ++i) lbl.push_back(static_cast<std::uint8_t>(i % 10u));
   const std::string suffix = gz ? ".gz" : "";
-  dp::test::write_bytes(dir.file(prefix + "-images-idx3-ubyte" + suffix), gz ? dp::test::gzip_bytes(img) : img);
-  dp::test::write_bytes(dir.file(prefix + "-labels-idx1-ubyte" + suffix), gz ? dp::test::gzip_bytes(lbl) : lbl);
+  dp::test::write_bytes(dir.file(prefix + "-images-idx3-ubyte" + suffix),
+                        gz ? dp::test::gzip_bytes(img) : img);
+  dp::test::write_bytes(dir.file(prefix + "-labels-idx1-ubyte" + suffix),
+                        gz ? dp::test::gzip_bytes(lbl) : lbl);
 }
 
 }  // namespace
@@ -104,8 +106,8 @@ TEST_CASE("load_data: --num-classes overrides the inferred count and is checked"
   cfg.num_classes = 3;
   CHECK(dp::load_data(cfg).train.num_classes == 3);
   cfg.num_classes = 2;
-  CHECK_THAT(load_error(cfg), Contains(fx) && Contains("label 2 is out of range for 2 classes") &&
-                                  Contains("--num-classes"));
+  CHECK_THAT(load_error(cfg),
+             Contains(fx) && Contains("label 2 is out of range for 2 classes") && Contains("--num-classes"));
   cfg.num_classes = -1;
   CHECK_THAT(load_error(cfg), Contains("--num-classes must be >= 0"));
 }
@@ -123,7 +125,8 @@ TEST_CASE("load_data: labels that are not class indices are refused", "[sources]
   // 2-D integer labels.
   const std::vector<std::int32_t> y2 = {0, 1, 0, 1, 0, 1};
   dp::write_npy(dir.file("y2.npy"), "<i4", {3, 2}, y2.data());
-  CHECK_THAT(load_error(npy_config(fx, dir.file("y2.npy"))), Contains(dir.file("y2.npy")) && Contains("shape [N]"));
+  CHECK_THAT(load_error(npy_config(fx, dir.file("y2.npy"))),
+             Contains(dir.file("y2.npy")) && Contains("shape [N]"));
 }
 
 TEST_CASE("load_data: npy regression targets of shape (N) and (N, K)", "[sources]") {
@@ -153,7 +156,8 @@ TEST_CASE("load_data: npy regression targets of shape (N) and (N, K)", "[sources
   SECTION("[N, K, M] is refused") {
     const std::vector<float> y(20, 1.0f);
     dp::write_npy(dir.file("y3.npy"), "<f4", {5, 2, 2}, y.data());
-    CHECK_THAT(load_error(npy_config(fx, dir.file("y3.npy"))), Contains(dir.file("y3.npy")) && Contains("[N, K]"));
+    CHECK_THAT(load_error(npy_config(fx, dir.file("y3.npy"))),
+               Contains(dir.file("y3.npy")) && Contains("[N, K]"));
   }
   SECTION("features of width 0 are refused by name") {
     const std::vector<float> none;
@@ -169,12 +173,13 @@ TEST_CASE("load_data: sample count mismatch names both files", "[sources][errors
   TempDir dir;
   const std::string fx = write_features(dir, "features.npy", 6, 3);
   const std::string fy = write_labels(dir, "labels.npy", {0, 1, 2, 0, 1});
-  CHECK_THAT(load_error(npy_config(fx, fy)), Contains("sample count mismatch") && Contains(fx) && Contains(fy) &&
-                                                 Contains("6 rows") && Contains("has 5"));
+  CHECK_THAT(load_error(npy_config(fx, fy)), Contains("sample count mismatch") && Contains(fx) &&
+                                                 Contains(fy) && Contains("6 rows") && Contains("has 5"));
   // A scalar target file is a mismatch too.
   const std::int32_t scalar = 1;
   dp::write_npy(dir.file("scalar.npy"), "<i4", {}, &scalar);
-  CHECK_THAT(load_error(npy_config(fx, dir.file("scalar.npy"))), Contains("a scalar") && Contains(dir.file("scalar.npy")));
+  CHECK_THAT(load_error(npy_config(fx, dir.file("scalar.npy"))),
+             Contains("a scalar") && Contains(dir.file("scalar.npy")));
 }
 
 TEST_CASE("load_data: npy test split is checked against the training data", "[sources][errors]") {
@@ -194,7 +199,8 @@ TEST_CASE("load_data: npy test split is checked against the training data", "[so
   SECTION("different feature dimension") {
     const std::string tx = write_features(dir, "tx.npy", 2, 4);
     cfg.test_data = "npy:" + tx + "," + write_labels(dir, "ty.npy", {0, 1});
-    CHECK_THAT(load_error(cfg), Contains(tx) && Contains("feature dimension 4 does not match the training data's 3"));
+    CHECK_THAT(load_error(cfg),
+               Contains(tx) && Contains("feature dimension 4 does not match the training data's 3"));
   }
   SECTION("test labels beyond the training classes") {
     const std::string tx = write_features(dir, "tx.npy", 2, 3);
@@ -245,7 +251,8 @@ TEST_CASE("load_data: idx pairs", "[sources]") {
     dp::test::write_bytes(dir.file("lbl4"), lbl4);
     cfg.data = "idx:" + dir.file("img.gz") + "," + dir.file("lbl4");
     CHECK_THAT(load_error(cfg), Contains("image/label count mismatch") && Contains(dir.file("img.gz")) &&
-                                    Contains(dir.file("lbl4")) && Contains("3 images") && Contains("4 labels"));
+                                    Contains(dir.file("lbl4")) && Contains("3 images") &&
+                                    Contains("4 labels"));
   }
   SECTION("labels must be 1-D integers") {
     Bytes l2 = idx_header(0x08, {3, 1});
@@ -311,7 +318,8 @@ TEST_CASE("load_data: unknown and malformed --data specs name the flag", "[sourc
   }
 }
 
-TEST_CASE("load_data: synthetic-linreg is 1000x10, deterministic, with a 200-row test split", "[sources][synthetic]") {
+TEST_CASE("load_data: synthetic-linreg is 1000x10, deterministic, with a 200-row test split",
+          "[sources][synthetic]") {
   dp::DataConfig cfg;
   cfg.data = "synthetic-linreg";
   const dp::DataSplits a = dp::load_data(cfg);
@@ -339,7 +347,8 @@ TEST_CASE("load_data: synthetic-linreg is 1000x10, deterministic, with a 200-row
     double s = 0, s2 = 0;
     for (std::int64_t i = 0; i < d.count; ++i) {
       double pred = wb[10];
-      for (std::int64_t j = 0; j < 10; ++j) pred += d.x[static_cast<std::size_t>(i * 10 + j)] * wb[static_cast<std::size_t>(j)];
+      for (std::int64_t j = 0; j < 10; ++j)
+        pred += d.x[static_cast<std::size_t>(i * 10 + j)] * wb[static_cast<std::size_t>(j)];
       const double r = d.y[static_cast<std::size_t>(i)] - pred;
       s += r;
       s2 += r * r;
@@ -387,8 +396,10 @@ TEST_CASE("load_data: the installed Fashion-MNIST files", "[.][fashion-mnist]") 
     std::vector<std::int64_t> per_class(10, 0);
     std::int64_t out_of_range = 0;
     for (auto l : d->labels) {
-      if (l < 0 || l >= 10) ++out_of_range;
-      else ++per_class[static_cast<std::size_t>(l)];
+      if (l < 0 || l >= 10)
+        ++out_of_range;
+      else
+        ++per_class[static_cast<std::size_t>(l)];
     }
     CHECK(out_of_range == 0);
     // Fashion-MNIST is balanced: 6000 per class in train, 1000 in test.

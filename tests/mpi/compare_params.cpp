@@ -19,9 +19,12 @@ int main(int argc, char** argv) {
   double rel_l2_tol = dp::tol::kGoldenRelL2, max_abs_tol = dp::tol::kGoldenMaxAbs;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--rel-l2" && i + 1 < argc) rel_l2_tol = std::atof(argv[++i]);
-    else if (a == "--max-abs" && i + 1 < argc) max_abs_tol = std::atof(argv[++i]);
-    else files.push_back(a);
+    if (a == "--rel-l2" && i + 1 < argc)
+      rel_l2_tol = std::atof(argv[++i]);
+    else if (a == "--max-abs" && i + 1 < argc)
+      max_abs_tol = std::atof(argv[++i]);
+    else
+      files.push_back(a);
   }
   if (files.size() < 2 || rel_l2_tol < 0 || max_abs_tol < 0) {
     std::fprintf(stderr, "usage: compare_params REF OTHER... [--rel-l2 X] [--max-abs Y]\n");
@@ -33,7 +36,8 @@ int main(int argc, char** argv) {
     bool ok = true;
     for (std::size_t f = 1; f < files.size(); ++f) {
       const auto other = dp::read_safetensors(files[f]);
-      DP_USER_CHECK(other.size() == ref.size(), files[f], ": ", other.size(), " tensors, reference has ", ref.size());
+      DP_USER_CHECK(other.size() == ref.size(), files[f], ": ", other.size(), " tensors, reference has ",
+                    ref.size());
       double max_abs = 0, diff2 = 0, ref2 = 0;
       for (const auto& t : other) {
         const auto it = ref.find(t.name);

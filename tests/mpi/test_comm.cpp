@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "comm/mpi_comm.h"
-#include "tests/mpi/mpi_test_util.h"
 #include "src/train/agree.h"
 #include "src/train/replica_check.h"
 #include "src/util/check.h"
+#include "tests/mpi/mpi_test_util.h"
 
 namespace {
 
@@ -48,11 +48,13 @@ TEST_CASE("all_reduce sum of float32 integers is exact", "[comm]") {
   for (std::size_t count : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{1} << 20 | 3}) {
     // x[i] = r*1000 + (i mod 4096): integers < 2^24, so every partial sum is exact.
     std::vector<float> x(count);
-    for (std::size_t i = 0; i < count; ++i) x[i] = static_cast<float>(r * 1000 + static_cast<std::int64_t>(i % 4096));
+    for (std::size_t i = 0; i < count; ++i)
+      x[i] = static_cast<float>(r * 1000 + static_cast<std::int64_t>(i % 4096));
     REQUIRE(c.all_reduce(x.data(), count, dp::ReduceOp::sum).ok());
     std::int64_t wrong = 0;
     for (std::size_t i = 0; i < count; ++i) {
-      const double expect = 1000.0 * static_cast<double>(w * (w - 1) / 2) + static_cast<double>(w) * static_cast<double>(i % 4096);
+      const double expect = 1000.0 * static_cast<double>(w * (w - 1) / 2) +
+                            static_cast<double>(w) * static_cast<double>(i % 4096);
       wrong += static_cast<double>(x[i]) != expect;
     }
     INFO("count " << count);
@@ -110,7 +112,8 @@ TEST_CASE("broadcast from every root and all_gather", "[comm]") {
   const std::uint64_t mine = 0x1000ULL * static_cast<std::uint64_t>(r) + 42;
   std::vector<std::uint64_t> all(static_cast<std::size_t>(w));
   REQUIRE(c.all_gather(&mine, all.data(), sizeof mine).ok());
-  for (int q = 0; q < w; ++q) CHECK(all[static_cast<std::size_t>(q)] == 0x1000ULL * static_cast<std::uint64_t>(q) + 42);
+  for (int q = 0; q < w; ++q)
+    CHECK(all[static_cast<std::size_t>(q)] == 0x1000ULL * static_cast<std::uint64_t>(q) + 42);
   CHECK(c.barrier().ok());
 }
 

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "comm/mpi_comm.h"
-#include "tests/mpi/mpi_test_util.h"
 #include "src/data/npy.h"
 #include "src/data/synthetic.h"
 #include "src/train/agree.h"
@@ -18,6 +17,7 @@
 #include "src/util/check.h"
 #include "src/util/hash.h"
 #include "src/util/rng.h"
+#include "tests/mpi/mpi_test_util.h"
 #include "tests/tolerance.h"
 
 namespace {
@@ -36,7 +36,8 @@ std::vector<std::vector<double>> least_squares(const std::vector<float>& x, cons
   };
   std::vector<std::vector<double>> out;
   for (std::int64_t col = 0; col < k; ++col) {
-    std::vector<std::vector<double>> g(static_cast<std::size_t>(m), std::vector<double>(static_cast<std::size_t>(m + 1), 0.0));
+    std::vector<std::vector<double>> g(static_cast<std::size_t>(m),
+                                       std::vector<double>(static_cast<std::size_t>(m + 1), 0.0));
     for (std::int64_t i = 0; i < n; ++i)
       for (std::int64_t p = 0; p < m; ++p) {
         for (std::int64_t q = 0; q < m; ++q) g[p][q] += a_at(i, p) * a_at(i, q);
@@ -68,9 +69,11 @@ double relative_error(const dp::TrainResult& r, const std::vector<std::vector<do
   double num = 0, den = 0;
   for (std::size_t k = 0; k < exact.size(); ++k) {
     for (std::int64_t j = 0; j <= d; ++j) {
-      const double trained = j < d ? r.params[static_cast<std::size_t>(w.offset + static_cast<std::int64_t>(k) * d + j)]
-                                   : r.params[static_cast<std::size_t>(b.offset + static_cast<std::int64_t>(k))];
-      num += (trained - exact[k][static_cast<std::size_t>(j)]) * (trained - exact[k][static_cast<std::size_t>(j)]);
+      const double trained =
+          j < d ? r.params[static_cast<std::size_t>(w.offset + static_cast<std::int64_t>(k) * d + j)]
+                : r.params[static_cast<std::size_t>(b.offset + static_cast<std::int64_t>(k))];
+      num += (trained - exact[k][static_cast<std::size_t>(j)]) *
+             (trained - exact[k][static_cast<std::size_t>(j)]);
       den += exact[k][static_cast<std::size_t>(j)] * exact[k][static_cast<std::size_t>(j)];
     }
   }
@@ -143,7 +146,9 @@ TEST_CASE("linreg on NPY files (two outputs) converges to the least-squares solu
   for (std::int64_t i = 0; i < n; ++i)
     for (std::int64_t col = 0; col < k; ++col) {
       double t = col == 0 ? 0.5 : -1.5;
-      for (std::int64_t j = 0; j < d; ++j) t += x[static_cast<std::size_t>(i * d + j)] * (0.3 * static_cast<double>(j) - static_cast<double>(col));
+      for (std::int64_t j = 0; j < d; ++j)
+        t += x[static_cast<std::size_t>(i * d + j)] *
+             (0.3 * static_cast<double>(j) - static_cast<double>(col));
       y[static_cast<std::size_t>(i * k + col)] = static_cast<float>(t + 0.05 * rng.normal());
     }
   const std::string dir = shared_temp_dir();
