@@ -91,6 +91,25 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
       "steps between checks that all replicas hold identical parameters (0 = only at the end)");
   add("--threads", c.threads, "BLAS threads per rank (0 = the rank's share of this node's cores)");
   add("--export", c.export_path, "write the trained parameters to this safetensors file");
+
+  group_ = "Checkpoints and failures";
+  add("--checkpoint-every", c.checkpoint_every,
+      "steps between checkpoints (0 = none); one more is written at the end of the run");
+  add("--checkpoint-dir", c.checkpoint_dir, "where checkpoints go (default RUN_DIR/checkpoints)");
+  add("--keep-checkpoints", c.keep_checkpoints, "how many of the newest checkpoints to keep");
+  add("--resume", c.resume,
+      "auto (the newest valid checkpoint in --checkpoint-dir, if any) or a checkpoint file; the settings must "
+      "match the run that wrote it, the number of ranks may differ");
+  add("--stop-at-step", c.stop_at_step,
+      "write a checkpoint and stop after this step (0 = run to the end); for time-limited jobs");
+  add("--comm-timeout", c.comm_timeout_s,
+      "seconds a collective may take before the job is ended with an error naming rank, host and step (0 = wait "
+      "forever)");
+  add("--on-nonfinite", c.on_nonfinite,
+      "stop (default) or skip when the loss or a gradient is NaN/Inf (the decision is the same on every rank)")
+      ->check(CLI::IsMember({"stop", "skip"}));
+  add("--inject-fault", c.inject_fault,
+      "debug: KIND@STEP:RANK[,...] with KIND hang, crash, nan or ckpt-crash (tests the failure handling)");
 }
 
 int parse_command_line(int argc, char** argv, bool print, CLI::App& app, Config& cfg) {

@@ -41,6 +41,16 @@ struct Config {
   std::int64_t check_every = 100;  // replica hash check every N steps (0 = only at the end)
   int threads = 0;                 // BLAS threads per rank (0 = cores / ranks on the node)
   std::string export_path;         // safetensors file written at the end
+
+  // reliability
+  std::int64_t checkpoint_every = 0;  // steps between checkpoints (0 = none)
+  std::string checkpoint_dir;         // "" -> RUN_DIR/checkpoints
+  int keep_checkpoints = 3;
+  std::string resume;                 // "" (fresh), "auto" (newest valid in the dir) or a file
+  std::int64_t stop_at_step = 0;      // > 0: checkpoint and stop after this step (job chaining)
+  double comm_timeout_s = 300;        // a collective not done by then ends the job (0 = never)
+  std::string on_nonfinite = "stop";  // stop | skip
+  std::string inject_fault;           // debug: KIND@STEP:RANK[,...] (see src/train/faults.h)
 };
 
 }  // namespace dp

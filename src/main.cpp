@@ -2,6 +2,7 @@
 //   mpirun -n 4 dptrain --data fashion-mnist --epochs 10
 // Exit codes: 0 success (or --help/--version), 2 bad input (a flag, a file), 3 the run
 // failed (replicas diverged, a collective failed), 1 anything unexpected.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
@@ -31,6 +32,9 @@ int finish(int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A write beyond the file-size limit should fail like a full disk (EFBIG, reported by
+  // the writer) instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   if (dp::Status s = dp::mpi_init(&argc, &argv); !s.ok()) {
     std::fprintf(stderr, "dptrain: error: %s\n", s.message().c_str());
     return 1;
@@ -57,7 +61,8 @@ int main(int argc, char** argv) {
       "  mpirun -n 4 dptrain --model linreg --data synthetic-linreg --lr 0.05\n"
       "  dptrain --config run.toml --lr 3e-4                  # flags override the file\n"
       "Outputs: RUN_DIR/config.json, RUN_DIR/metrics.jsonl, and --export FILE.safetensors.\n"
-      "Exit codes: 0 ok, 2 bad flag or input file, 3 run failed (e.g. replicas diverged).");
+      "Exit codes: 0 ok, 2 bad flag or input file, 3 run failed (replicas diverged, non-finite values),\n"
+      "4 a collective timed out (--comm-timeout: a rank died or hung).");
   app.set_version_flag("--version", "dptrain " DPTRAIN_VERSION);
   app.set_config("--config", "",
                  "read options from a TOML/INI file (key = value, keys as the long flags without --); flags "

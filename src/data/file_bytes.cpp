@@ -31,6 +31,8 @@ std::vector<std::uint8_t> read_raw(std::FILE* f, const std::string& path, std::s
   return out;
 }
 
+}  // namespace
+
 // Inflates a complete gzip stream (several members allowed, as gzip -c a b > c makes).
 std::vector<std::uint8_t> inflate_gzip(const std::vector<std::uint8_t>& in, const std::string& path,
                                        std::size_t max_nbytes) {
@@ -74,8 +76,6 @@ std::vector<std::uint8_t> inflate_gzip(const std::vector<std::uint8_t>& in, cons
   inflateEnd(&zs);
   return out;
 }
-
-}  // namespace
 
 std::vector<std::uint8_t> read_file_bytes(const std::string& path, bool gunzip, std::size_t max_nbytes) {
   std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));

@@ -17,4 +17,10 @@ namespace dp {
 std::vector<std::uint8_t> read_file_bytes(const std::string& path, bool gunzip = true,
                                           std::size_t max_nbytes = std::size_t{1} << 36);
 
+// Inflates a complete gzip stream held in memory (several members allowed, as
+// `gzip -c a b > c` makes): what read_file_bytes does with a gzip file. Throws UserError
+// naming `path` on corrupt, truncated or trailing data, or more than max_nbytes of output.
+std::vector<std::uint8_t> inflate_gzip(const std::vector<std::uint8_t>& compressed, const std::string& path,
+                                       std::size_t max_nbytes = std::size_t{1} << 36);
+
 }  // namespace dp

@@ -1,7 +1,5 @@
 #include "src/data/sources.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -10,14 +8,10 @@
 #include "src/data/npy.h"
 #include "src/data/synthetic.h"
 #include "src/util/check.h"
+#include "src/util/fs.h"
 
 namespace dp {
 namespace {
-
-bool file_exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 
 // "idx:a,b" -> {"a", "b"}; the flag is named in the error.
 std::pair<std::string, std::string> two_paths(const std::string& spec, const std::string& flag) {
@@ -113,7 +107,7 @@ Dataset load_npy_pair(const std::string& features_path, const std::string& targe
 std::string find_in_dir(const std::string& dir, const std::string& stem) {
   for (const char* suffix : {".gz", ""}) {
     const std::string p = dir + "/" + stem + suffix;
-    if (file_exists(p)) return p;
+    if (is_regular_file(p)) return p;
   }
   throw UserError(concat("--data fashion-mnist: ", dir, "/", stem,
                          ".gz not found (install the dataset-fashion-mnist package or pass --data-dir)"));

@@ -18,6 +18,8 @@ class AdamOptimizer {
   void step(const kernels::Context& ctx, float* params, const float* grads, double lr, float grad_scale);
 
   std::int64_t steps_taken() const { return steps_; }
+  // Restores the state saved in a checkpoint (same sizes as this optimizer's buffers).
+  void load_state(std::vector<float> m, std::vector<float> v, std::int64_t steps_taken);
   const std::vector<float>& m() const { return m_; }
   const std::vector<float>& v() const { return v_; }
 

@@ -41,6 +41,31 @@ bool natural_less(const std::string& a, const std::string& b) {
   return a.size() - i < b.size() - j;
 }
 
+// The deepest nesting of arrays and objects in JSON text (brackets inside strings do not
+// count). A safetensors header nests 3 deep; nlohmann::ordered_json copies values
+// recursively when an object's entry vector grows, so a header nested ~100000 deep would
+// overflow the stack while parsing, before any check could refuse it.
+std::size_t json_nesting_depth(const std::uint8_t* text, std::size_t nbytes) {
+  std::size_t depth = 0, max_depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < nbytes; ++i) {
+    const std::uint8_t c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;  // skip the escaped character
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      max_depth = std::max(max_depth, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return max_depth;
+}
+
 }  // namespace
 
 void write_safetensors(const std::string& path, const ParamLayout& layout, const float* values,
@@ -86,13 +111,19 @@ void write_safetensors(const std::string& path, const ParamLayout& layout, const
 
 std::vector<NamedTensor> read_safetensors(const std::string& path,
                                           std::map<std::string, std::string>* metadata) {
-  const std::vector<std::uint8_t> bytes = read_file_bytes(path, /*gunzip=*/false);
+  return parse_safetensors(read_file_bytes(path, /*gunzip=*/false), path, metadata);
+}
+
+std::vector<NamedTensor> parse_safetensors(const std::vector<std::uint8_t>& bytes, const std::string& path,
+                                           std::map<std::string, std::string>* metadata) {
   DP_USER_CHECK(bytes.size() >= 8, path, ": not a safetensors file (", bytes.size(), " bytes)");
   std::uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[static_cast<std::size_t>(i)];
   DP_USER_CHECK(n <= bytes.size() - 8, path, ": safetensors header length ", n, " exceeds the file size");
   const std::size_t data_start = 8 + static_cast<std::size_t>(n);
   const std::uint64_t data_nbytes = bytes.size() - data_start;
+  DP_USER_CHECK(json_nesting_depth(bytes.data() + 8, data_start - 8) <= 16, path,
+                ": safetensors header nests deeper than 16 levels (not a safetensors header)");
   // ordered_json keeps the file's tensor order.
   nlohmann::ordered_json header = nlohmann::ordered_json::parse(
       bytes.begin() + 8, bytes.begin() + static_cast<std::ptrdiff_t>(data_start), nullptr,

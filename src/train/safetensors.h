@@ -31,5 +31,9 @@ void write_safetensors(const std::string& path, const ParamLayout& layout, const
 // overlaps. Throws UserError naming the file on any problem.
 std::vector<NamedTensor> read_safetensors(const std::string& path,
                                           std::map<std::string, std::string>* metadata = nullptr);
+// The same from the file's bytes in memory (the unit of fuzzing); `path` only names the
+// source in messages.
+std::vector<NamedTensor> parse_safetensors(const std::vector<std::uint8_t>& bytes, const std::string& path,
+                                           std::map<std::string, std::string>* metadata = nullptr);
 
 }  // namespace dp

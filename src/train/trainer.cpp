@@ -1,29 +1,33 @@
+// The training run. One `Run` per call of train(): set-up (data, run directory, model,
+// resume), the step loop, evaluation, checkpoints, export. See docs/architecture.md for
+// the data path of one step.
 #include "src/train/trainer.h"
 
-#include <sched.h>
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <ctime>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
-#include <thread>
 
-#include "kernels/backend.h"
+#include "kernels/buffer_stats.h"
 #include "src/data/batch.h"
+#include "src/data/file_bytes.h"
 #include "src/data/sampler.h"
 #include "src/model/mlp.h"
 #include "src/optim/adam.h"
 #include "src/optim/lr_schedule.h"
 #include "src/train/agree.h"
+#include "src/train/checkpoint.h"
+#include "src/train/faults.h"
 #include "src/train/progress.h"
 #include "src/train/replica_check.h"
 #include "src/train/safetensors.h"
+#include "src/train/trainer_internal.h"
+#include "src/train/watchdog.h"
 #include "src/util/check.h"
+#include "src/util/fs.h"
 #include "src/util/timer.h"
 
 namespace dp {
@@ -47,34 +51,6 @@ std::string fixed(double x, int digits) {
   return buf;
 }
 
-void make_dirs(const std::string& path) {
-  std::string partial;
-  std::size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    partial = path.substr(0, pos);
-    if (partial.empty()) continue;
-    if (::mkdir(partial.c_str(), 0777) != 0 && errno != EEXIST)
-      throw UserError(concat("--run-dir: cannot create ", partial, ": ", std::strerror(errno)));
-  }
-  struct stat st;
-  DP_USER_CHECK(::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode), "--run-dir: ", path,
-                " is not a directory");
-}
-
-// runs/<YYYYmmdd-HHMMSS>[-N]: decided by rank 0 and shared, so every rank agrees.
-std::string default_run_dir() {
-  char stamp[32];
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  ::localtime_r(&t, &tm);
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-  std::string dir = std::string("runs/") + stamp;
-  struct stat st;
-  for (int i = 1; ::stat(dir.c_str(), &st) == 0; ++i) dir = concat("runs/", stamp, "-", i);
-  return dir;
-}
-
 std::string broadcast_string(Communicator& comm, std::string s) {
   std::uint64_t n = s.size();
   DP_CHECK_OK(comm.broadcast(&n, sizeof n, 0));
@@ -83,301 +59,479 @@ std::string broadcast_string(Communicator& comm, std::string s) {
   return s;
 }
 
-// Each rank evaluates indices r, r+W, r+2W, ... of the test split (no padding, so every
-// sample counts once); the sums are all-reduced.
-EvalResult evaluate(const kernels::Context& ctx, Communicator& comm, Mlp& model, const float* params,
-                    const Dataset& test, std::int64_t eval_rows, Batch* batch,
-                    std::vector<std::int64_t>* idx) {
-  const std::int64_t w = comm.world_size(), r = comm.rank();
-  double sums[3] = {0.0, 0.0, 0.0};  // loss sum, correct, rows
-  for (std::int64_t start = r; start < test.count; start += w * eval_rows) {
-    std::int64_t rows = 0;
-    for (std::int64_t i = start; i < test.count && rows < eval_rows; i += w)
-      (*idx)[static_cast<std::size_t>(rows++)] = i;
-    gather_batch(test, idx->data(), rows, batch);
-    const EvalSums s = model.evaluate(ctx, params, *batch);
-    sums[0] += s.loss_sum;
-    sums[1] += static_cast<double>(s.correct);
-    sums[2] += static_cast<double>(s.rows);
+void broadcast_bytes(Communicator& comm, std::vector<std::uint8_t>* bytes) {
+  std::uint64_t n = bytes->size();
+  DP_CHECK_OK(comm.broadcast(&n, sizeof n, 0));
+  bytes->resize(n);
+  DP_CHECK_OK(comm.broadcast(bytes->data(), n, 0));
+}
+
+// The ckpt-crash fault: die halfway through writing a checkpoint.
+void crash_mid_checkpoint() {
+  std::fprintf(stderr, "dptrain: %s injected fault: crash while writing a checkpoint\n", identity_prefix().c_str());
+  die_now();
+}
+
+class Run {
+ public:
+  Run(const Config& cfg, Communicator& comm, const std::string& resolved_config_json, const TrainHooks& hooks)
+      : cfg_(cfg),
+        comm_(comm, cfg.comm_timeout_s),
+        hooks_(hooks),
+        world_(comm.world_size()),
+        root_(comm.rank() == 0),
+        faults_(parse_faults(cfg.inject_fault, comm.world_size()), comm.rank()) {
+    setup_threads();
+    load_data();
+    setup_files(resolved_config_json);
+    build_model();
+    print_banner();
+    resume();
   }
-  DP_CHECK_OK(comm.all_reduce(sums, 3, ReduceOp::sum));
-  EvalResult e;
-  e.valid = sums[2] > 0;
-  e.samples = static_cast<std::int64_t>(sums[2]);
-  e.loss = e.valid ? sums[0] / sums[2] : 0.0;
-  e.accuracy = e.valid ? sums[1] / sums[2] : 0.0;
-  return e;
+
+  TrainResult run();
+
+ private:
+  void setup_threads();
+  void load_data();
+  void setup_files(const std::string& resolved_config_json);
+  void build_model();
+  void print_banner();
+  json resume_config() const;
+  void resume();
+  // One step; returns false when the step was skipped (non-finite values, --on-nonfinite skip).
+  bool train_step(std::int64_t epoch, std::int64_t step_in_epoch);
+  void report_step(std::int64_t epoch, double loss, double lr, double grad_norm, std::int64_t rows,
+                   const double phase_s[4]);
+  void end_epoch(std::int64_t epoch, double epoch_s);
+  void save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch);
+  void finish(TrainResult* result);
+  void write_metrics(const json& record) {
+    if (metrics_.is_open()) metrics_ << record.dump() << "\n";
+  }
+
+  const Config& cfg_;
+  GuardedCommunicator comm_;
+  const TrainHooks& hooks_;
+  const int world_;
+  const bool root_;
+  FaultInjector faults_;
+  kernels::Context ctx_;  // the CPU backend
+  int threads_ = 1;
+  std::optional<std::string> threads_note_;
+  Stopwatch wall_;
+
+  DataSplits data_;
+  std::string run_dir_, checkpoint_dir_;
+  std::ofstream metrics_;  // rank 0 only
+
+  std::unique_ptr<Mlp> model_;
+  std::unique_ptr<AdamOptimizer> adam_;
+  std::unique_ptr<DistributedSampler> sampler_;
+  std::vector<float> params_;
+  std::vector<float> grads_;  // nparams + 1: the local loss rides in the last slot
+  std::int64_t nparams_ = 0;
+  std::int64_t local_batch_ = 0, steps_per_epoch_ = 0, total_steps_ = 0, epochs_ = 0;
+  LrSchedule schedule_;
+  std::unique_ptr<Progress> progress_;
+  Batch batch_, eval_batch_;
+  std::vector<std::int64_t> eval_idx_;
+
+  // Position: steps taken so far (including skipped ones) and where to start.
+  std::int64_t step_ = 0;
+  std::int64_t start_epoch_ = 0, start_step_in_epoch_ = 0;
+  std::int64_t skipped_ = 0;
+  double last_loss_ = 0.0;
+  EvalResult last_eval_;
+  Ema ema_step_, ema_phase_[4];
+};
+
+void Run::setup_threads() {
+  const CpuShare share = cpu_share(comm_.info().local_size);
+  threads_ = cfg_.threads > 0 ? cfg_.threads : share.threads;
+  kernels::set_cpu_threads(threads_);
+  if (cfg_.threads == 0 && share.allowed < share.per_rank)
+    threads_note_ = concat("note: this rank may only run on ", share.allowed, " of the ", share.per_rank,
+                           " cores that are its share of the node (mpirun binds ranks to cores by default), so it "
+                           "uses ",
+                           threads_, " BLAS thread(s); mpirun --bind-to none (or --map-by slot:PE=", share.per_rank,
+                           ") lets it use ", share.per_rank);
+}
+
+void Run::load_data() {
+  // Every rank loads the data; a failure on any rank stops all of them alike.
+  agree_on_user_errors(comm_, [&] { data_ = dp::load_data(cfg_.data); });
+}
+
+void Run::setup_files(const std::string& resolved_config_json) {
+  if (cfg_.run_dir != "none")
+    run_dir_ = broadcast_string(comm_, root_ ? (cfg_.run_dir.empty() ? default_run_dir() : cfg_.run_dir) : "");
+  checkpoint_dir_ = !cfg_.checkpoint_dir.empty() ? cfg_.checkpoint_dir
+                    : !run_dir_.empty()          ? run_dir_ + "/checkpoints"
+                                                 : "";
+  const bool wants_checkpoints = cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0 || !cfg_.resume.empty();
+  DP_USER_CHECK(!wants_checkpoints || !checkpoint_dir_.empty(),
+                "--checkpoint-every/--stop-at-step/--resume need a place for checkpoints: pass --checkpoint-dir "
+                "(or a --run-dir other than none)");
+  agree_on_user_errors(comm_, [&] {
+    if (!root_) return;
+    if (!run_dir_.empty()) {
+      make_dirs(run_dir_, "--run-dir");
+      std::ofstream out(run_dir_ + "/config.json");
+      json c = resolved_config_json.empty() ? json::object() : json::parse(resolved_config_json);
+      c["world_size"] = world_;
+      c["threads_per_rank"] = threads_;
+      out << c.dump(2) << "\n";
+      DP_USER_CHECK(out.good(), "--run-dir: cannot write ", run_dir_, "/config.json");
+      metrics_.open(run_dir_ + "/metrics.jsonl", cfg_.resume.empty() ? std::ios::trunc : std::ios::app);
+      DP_USER_CHECK(metrics_.is_open(), "--run-dir: cannot create ", run_dir_, "/metrics.jsonl");
+    }
+    // Find out now, not after hours of training, that checkpoints cannot be written.
+    if (cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0) ensure_writable_dir(checkpoint_dir_, "--checkpoint-dir");
+  });
+}
+
+void Run::build_model() {
+  const Dataset& train = data_.train;
+  local_batch_ = cfg_.batch_size / world_;
+  const LossKind loss = train.is_classification() ? LossKind::softmax_xent : LossKind::mse;
+  model_ = std::make_unique<Mlp>(train.features, cfg_.hidden, train.output_dim(), loss,
+                                 std::max(local_batch_, cfg_.eval_batch_size));
+  nparams_ = model_->param_count();
+  params_.assign(static_cast<std::size_t>(nparams_), 0.0f);
+  grads_.assign(static_cast<std::size_t>(nparams_) + 1, 0.0f);
+  model_->init(params_.data(), cfg_.seed);
+  DP_CHECK_OK(comm_.broadcast(params_.data(), params_.size() * sizeof(float), 0));
+
+  kernels::AdamHyper hyper;
+  hyper.beta1 = static_cast<float>(cfg_.beta1);
+  hyper.beta2 = static_cast<float>(cfg_.beta2);
+  hyper.eps = static_cast<float>(cfg_.eps);
+  hyper.weight_decay = static_cast<float>(cfg_.weight_decay);
+  hyper.decay_mode = cfg_.optimizer == "adam" ? kernels::WeightDecayMode::l2 : kernels::WeightDecayMode::decoupled;
+  adam_ = std::make_unique<AdamOptimizer>(nparams_, hyper);
+
+  sampler_ = std::make_unique<DistributedSampler>(train.count, comm_.rank(), world_, cfg_.seed, /*shuffle=*/true,
+                                                  cfg_.drop_last);
+  steps_per_epoch_ = (sampler_->shard_count() + local_batch_ - 1) / local_batch_;
+  total_steps_ = cfg_.steps > 0 ? cfg_.steps : cfg_.epochs * steps_per_epoch_;
+  epochs_ = (total_steps_ + steps_per_epoch_ - 1) / steps_per_epoch_;
+  schedule_.kind = cfg_.lr_schedule == "cosine" ? LrScheduleKind::cosine : LrScheduleKind::constant;
+  schedule_.lr = cfg_.lr;
+  schedule_.min_lr = cfg_.min_lr;
+  schedule_.warmup_steps = cfg_.warmup_steps;
+  schedule_.total_steps = total_steps_;
+
+  reserve_batch(train, local_batch_, &batch_);
+  eval_idx_.resize(static_cast<std::size_t>(cfg_.eval_batch_size));
+  if (data_.has_test) reserve_batch(data_.test, cfg_.eval_batch_size, &eval_batch_);
+  progress_ = std::make_unique<Progress>(Progress::resolve(cfg_.progress), root_, total_steps_, epochs_,
+                                         cfg_.log_every);
+}
+
+void Run::print_banner() {
+  std::string layers;
+  for (auto w : model_->widths()) layers += (layers.empty() ? "" : "-") + std::to_string(w);
+  const Dataset& train = data_.train;
+  progress_->print_line(concat(
+      "dptrain: ", world_, " rank(s), ", threads_, " BLAS thread(s) per rank, model ", cfg_.model, " ", layers, " (",
+      nparams_, " parameters, ",
+      model_->loss_kind() == LossKind::softmax_xent ? "softmax cross-entropy" : "mean squared error", "), ",
+      train.count, " training samples, global batch ", cfg_.batch_size, " (", local_batch_, " per rank), ",
+      total_steps_, " steps in ", epochs_, " epoch(s)", run_dir_.empty() ? std::string() : ", run dir " + run_dir_,
+      cfg_.checkpoint_every > 0 ? concat(", checkpoints every ", cfg_.checkpoint_every, " steps in ", checkpoint_dir_)
+                                : std::string()));
+  if (threads_note_) progress_->print_line(*threads_note_);
+}
+
+// The settings that must be equal for a resumed run to continue the same run exactly.
+// The world size is not among them: the state is replicated and the data order depends
+// on the global batch only.
+json Run::resume_config() const {
+  const Dataset& train = data_.train;
+  return json{{"data", cfg_.data.data},       {"train_samples", train.count},
+              {"features", train.features},   {"outputs", train.output_dim()},
+              {"batch-size", cfg_.batch_size}, {"drop-last", cfg_.drop_last},
+              {"seed", cfg_.seed},            {"optimizer", cfg_.optimizer},
+              {"lr", cfg_.lr},                {"lr-schedule", cfg_.lr_schedule},
+              {"warmup-steps", cfg_.warmup_steps}, {"min-lr", cfg_.min_lr},
+              {"weight-decay", cfg_.weight_decay}, {"beta1", cfg_.beta1},
+              {"beta2", cfg_.beta2},          {"eps", cfg_.eps},
+              {"total_steps", total_steps_}};
+}
+
+void Run::resume() {
+  if (cfg_.resume.empty()) return;
+  // Rank 0 picks and reads the file; every rank gets its bytes and parses them, so the
+  // ranks need no shared file system.
+  std::vector<std::uint8_t> bytes;
+  std::string path;
+  agree_on_user_errors(comm_, [&] {
+    if (!root_) return;
+    if (cfg_.resume != "auto") {
+      path = cfg_.resume;
+      bytes = read_file_bytes(path, /*gunzip=*/false);
+      parse_checkpoint(bytes, path);  // refuse a bad file by name, before anything else
+      return;
+    }
+    for (const std::string& candidate : list_checkpoints(checkpoint_dir_)) {
+      try {
+        bytes = read_file_bytes(candidate, /*gunzip=*/false);
+        parse_checkpoint(bytes, candidate);
+        path = candidate;
+        return;
+      } catch (const UserError& e) {
+        std::printf("warning: skipping checkpoint %s\n", e.what());
+        bytes.clear();
+      }
+    }
+  });
+  path = broadcast_string(comm_, path);
+  if (path.empty()) {
+    if (root_)
+      std::printf("--resume auto: no valid checkpoint in %s, starting from step 0\n", checkpoint_dir_.c_str());
+    return;
+  }
+  broadcast_bytes(comm_, &bytes);
+  Checkpoint ck;
+  agree_on_user_errors(comm_, [&] {
+    ck = parse_checkpoint(bytes, path);
+    check_compatible(ck, path, model_->layout(), resume_config());
+    DP_USER_CHECK(ck.step < total_steps_, path, ": checkpoint is at step ", ck.step, ", the run ends at step ",
+                  total_steps_, " (nothing left to train)");
+  });
+  params_ = std::move(ck.params);
+  adam_->load_state(std::move(ck.adam_m), std::move(ck.adam_v), ck.adam_steps);
+  step_ = ck.step;
+  start_epoch_ = ck.epoch;
+  start_step_in_epoch_ = ck.step_in_epoch;
+  if (root_)
+    std::printf("resuming from %s: step %lld of %lld, epoch %lld (written by %d rank(s), this run has %d)\n",
+                path.c_str(), static_cast<long long>(step_), static_cast<long long>(total_steps_),
+                static_cast<long long>(start_epoch_ + 1), ck.world_size, world_);
+}
+
+bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
+  const std::int64_t this_step = step_ + 1;  // 1-based number of the step being taken
+  comm_.set_step(this_step);
+  Stopwatch phase;
+  double phase_s[4];  // data, compute, comm, optim
+
+  const auto& shard = sampler_->shard();
+  const std::int64_t begin = step_in_epoch * local_batch_;
+  const std::int64_t rows = std::min(local_batch_, sampler_->shard_count() - begin);
+  gather_batch(data_.train, shard.data() + begin, rows, &batch_);
+  phase_s[0] = phase.lap_s();
+
+  float* loss_slot = &grads_[static_cast<std::size_t>(nparams_)];
+  *loss_slot = static_cast<float>(model_->forward_backward(ctx_, params_.data(), batch_, grads_.data()));
+  faults_.corrupt(this_step, loss_slot, grads_.data(), nparams_);
+  const float local_loss = *loss_slot;
+  phase_s[1] = phase.lap_s();
+
+  faults_.before_all_reduce(this_step);
+  comm_.set_label("gradients");
+  DP_CHECK_OK(comm_.all_reduce(grads_.data(), grads_.size(), ReduceOp::sum));
+  comm_.set_label(nullptr);
+  phase_s[2] = phase.lap_s();
+
+  // The summed buffer is identical on every rank, so this check reaches the same verdict
+  // everywhere without another collective.
+  const kernels::BufferStats stats = kernels::buffer_stats(ctx_, grads_.data(), nparams_);
+  const double loss = static_cast<double>(*loss_slot) / world_;
+  const double lr = schedule_.at(step_);
+  ++step_;
+  if (stats.nonfinite > 0 || !std::isfinite(loss)) {
+    // Name the ranks whose own loss was not finite (rare path: one more collective).
+    std::vector<float> losses(static_cast<std::size_t>(world_));
+    DP_CHECK_OK(comm_.all_gather(&local_loss, losses.data(), sizeof(float)));
+    std::string ranks;
+    for (int r = 0; r < world_; ++r)
+      if (!std::isfinite(losses[static_cast<std::size_t>(r)])) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+    const std::string what = concat("non-finite loss or gradient at step ", this_step, " (", stats.nonfinite,
+                                    " gradient element(s); ",
+                                    ranks.empty() ? "every rank's own loss was finite" : "local loss of rank(s) " + ranks,
+                                    ")");
+    if (cfg_.on_nonfinite == "stop")
+      throw RunError(what + "; stopping without an update (the last checkpoint is untouched; "
+                            "--on-nonfinite skip would skip such steps)");
+    ++skipped_;
+    write_metrics({{"type", "skip"}, {"step", this_step}, {"epoch", epoch}, {"reason", what}});
+    progress_->print_line("warning: " + what + "; step skipped (--on-nonfinite skip)");
+    return false;
+  }
+  adam_->step(ctx_, params_.data(), grads_.data(), lr, 1.0f / static_cast<float>(world_));
+  phase_s[3] = phase.lap_s();
+  if (hooks_.after_step) hooks_.after_step(step_, params_.data(), nparams_);
+  report_step(epoch, loss, lr, std::sqrt(stats.sum_squares) / world_, rows, phase_s);
+  return true;
+}
+
+void Run::report_step(std::int64_t epoch, double loss, double lr, double grad_norm, std::int64_t rows,
+                      const double phase_s[4]) {
+  const double step_s = phase_s[0] + phase_s[1] + phase_s[2] + phase_s[3];
+  const double global_rows = static_cast<double>(rows) * world_;
+  last_loss_ = loss;
+  ema_step_.add(step_s);
+  for (int i = 0; i < 4; ++i) ema_phase_[i].add(phase_s[i]);
+  write_metrics({{"type", "train"},
+                 {"step", step_},
+                 {"epoch", epoch},
+                 {"loss", loss},
+                 {"lr", lr},
+                 {"grad_norm", grad_norm},
+                 {"samples", static_cast<std::int64_t>(global_rows)},
+                 {"samples_per_s", global_rows / step_s},
+                 {"step_ms", 1e3 * step_s},
+                 {"data_ms", 1e3 * phase_s[0]},
+                 {"compute_ms", 1e3 * phase_s[1]},
+                 {"comm_ms", 1e3 * phase_s[2]},
+                 {"optim_ms", 1e3 * phase_s[3]}});
+  StepStats st;
+  st.step = step_;
+  st.epoch = epoch;
+  st.loss = loss;
+  st.lr = lr;
+  st.samples_per_s = static_cast<double>(cfg_.batch_size) / ema_step_.value;
+  st.data_frac = ema_phase_[0].value / ema_step_.value;
+  st.compute_frac = ema_phase_[1].value / ema_step_.value;
+  st.comm_frac = ema_phase_[2].value / ema_step_.value;
+  st.optim_frac = ema_phase_[3].value / ema_step_.value;
+  progress_->update(st);
+}
+
+void Run::end_epoch(std::int64_t epoch, double epoch_s) {
+  const bool classify = model_->loss_kind() == LossKind::softmax_xent;
+  std::string summary = concat("epoch ", epoch + 1, "/", epochs_, ": train loss ", fixed(last_loss_, 4));
+  if (data_.has_test) {
+    comm_.set_label("evaluation");
+    last_eval_ = evaluate_split(ctx_, comm_, *model_, params_.data(), data_.test, cfg_.eval_batch_size,
+                                &eval_batch_, &eval_idx_);
+    comm_.set_label(nullptr);
+    write_metrics({{"type", "eval"},
+                   {"step", step_},
+                   {"epoch", epoch},
+                   {"test_loss", last_eval_.loss},
+                   {"test_accuracy", classify ? json(last_eval_.accuracy) : json(nullptr)},
+                   {"test_samples", last_eval_.samples},
+                   {"epoch_s", epoch_s}});
+    summary += concat(", test loss ", fixed(last_eval_.loss, 4),
+                      classify ? ", test accuracy " + fixed(last_eval_.accuracy, 4) : "", " (", last_eval_.samples,
+                      " samples)");
+  }
+  progress_->epoch_line(concat(summary, ", ", fixed(epoch_s, 2), " s"));
+  if (metrics_.is_open()) metrics_.flush();
+}
+
+void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
+  const Stopwatch watch;
+  std::string path;
+  comm_.set_label("checkpoint");
+  agree_on_user_errors(comm_, [&] {
+    if (!root_) return;
+    Checkpoint ck;
+    ck.step = step_;
+    ck.epoch = epoch;
+    ck.step_in_epoch = step_in_epoch;
+    ck.adam_steps = adam_->steps_taken();
+    ck.world_size = world_;
+    ck.resume_config = resume_config();
+    ck.layout = model_->layout().tensors();
+    ck.params = params_;
+    ck.adam_m = adam_->m();
+    ck.adam_v = adam_->v();
+    const bool crash = faults_.active(Fault::Kind::ckpt_crash, step_);
+    path = write_checkpoint(checkpoint_dir_, ck, cfg_.keep_checkpoints, crash ? &crash_mid_checkpoint : nullptr);
+  });
+  comm_.set_label(nullptr);
+  if (!root_) return;
+  const double ms = 1e3 * watch.elapsed_s();
+  write_metrics({{"type", "checkpoint"}, {"step", step_}, {"path", path}, {"write_ms", ms}});
+  if (metrics_.is_open()) metrics_.flush();
+}
+
+TrainResult Run::run() {
+  bool stopped = false;
+  const bool periodic = cfg_.checkpoint_every > 0;
+  for (std::int64_t epoch = start_epoch_; epoch < epochs_ && step_ < total_steps_ && !stopped; ++epoch) {
+    const Stopwatch epoch_watch;
+    sampler_->set_epoch(epoch);
+    const std::int64_t first = epoch == start_epoch_ ? start_step_in_epoch_ : 0;
+    std::int64_t s = first;
+    for (; s < steps_per_epoch_ && step_ < total_steps_; ++s) {
+      train_step(epoch, s);
+      if ((cfg_.check_every > 0 && step_ % cfg_.check_every == 0) || step_ == total_steps_)
+        check_replicas(comm_, params_.data(), nparams_, step_);
+      const bool stop_here = cfg_.stop_at_step > 0 && step_ == cfg_.stop_at_step;
+      // Position after this step: (epoch, s + 1), or the start of the next epoch.
+      const bool epoch_done = s + 1 == steps_per_epoch_;
+      if ((periodic && (step_ % cfg_.checkpoint_every == 0 || step_ == total_steps_)) || stop_here)
+        save_checkpoint(epoch_done ? epoch + 1 : epoch, epoch_done ? 0 : s + 1);
+      if (stop_here) {
+        stopped = true;
+        ++s;
+        break;
+      }
+    }
+    if (s == steps_per_epoch_ || step_ == total_steps_) end_epoch(epoch, epoch_watch.elapsed_s());
+  }
+  progress_->finish();
+  TrainResult result;
+  result.steps = step_;
+  result.epochs = epochs_;
+  result.skipped_steps = skipped_;
+  result.stopped_early = stopped;
+  result.last_loss = last_loss_;
+  result.final_eval = last_eval_;
+  result.run_dir = run_dir_;
+  result.checkpoint_dir = checkpoint_dir_;
+  finish(&result);
+  return result;
+}
+
+void Run::finish(TrainResult* result) {
+  result->wall_s = wall_.elapsed_s();
+  result->layout = model_->layout();
+  const bool classify = model_->loss_kind() == LossKind::softmax_xent;
+  if (result->stopped_early) {
+    progress_->print_line(concat("stopped after step ", step_, " of ", total_steps_,
+                                 " as asked (--stop-at-step); the checkpoint is in ", checkpoint_dir_,
+                                 "; continue with --resume auto"));
+  } else {
+    const EvalResult& e = last_eval_;
+    std::string evaluation = "no test split";
+    if (e.valid)
+      evaluation = classify ? concat("final test accuracy ", fixed(e.accuracy, 4), ", test loss ", fixed(e.loss, 4))
+                            : concat("final test loss (mse) ", fixed(e.loss, 6));
+    progress_->print_line(concat("done: ", step_, " steps, ", epochs_, " epoch(s) in ", fixed(result->wall_s, 1),
+                                 " s; ", evaluation, "; last train loss ", fixed(last_loss_, 4),
+                                 skipped_ ? concat("; ", skipped_, " step(s) skipped (non-finite)") : ""));
+  }
+  if (!cfg_.export_path.empty() && !result->stopped_early) {
+    agree_on_user_errors(comm_, [&] {
+      if (!root_) return;
+      std::string hidden_text;
+      for (auto h : cfg_.hidden) hidden_text += (hidden_text.empty() ? "" : ",") + std::to_string(h);
+      write_safetensors(cfg_.export_path, model_->layout(), params_.data(),
+                        {{"format", "pt"},
+                         {"producer", "dptrain " DPTRAIN_VERSION},
+                         {"model", cfg_.model},
+                         {"hidden", hidden_text},
+                         {"loss", classify ? "softmax_cross_entropy" : "mse"},
+                         {"steps", std::to_string(step_)}});
+    });
+    progress_->print_line(concat("exported ", nparams_, " parameters to ", cfg_.export_path));
+  }
+  result->params = std::move(params_);
 }
 
 }  // namespace
 
-CpuShare cpu_share(int local_size) {
-  CpuShare share;
-  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  share.allowed = cores;
-  cpu_set_t set;
-  if (::sched_getaffinity(0, sizeof set, &set) == 0) share.allowed = CPU_COUNT(&set);
-  share.per_rank = std::max(1, cores / std::max(1, local_size));
-  share.threads = std::max(1, std::min(share.allowed, share.per_rank));
-  return share;
-}
-
-void validate_config(const Config& c, int world) {
-  DP_USER_CHECK(c.model == "mlp" || c.model == "linreg", "--model: unknown model '", c.model,
-                "' (expected mlp or linreg)");
-  DP_USER_CHECK(c.device == "cpu", "--device: '", c.device,
-                "' is not available in this build (only cpu; the CUDA backend is not built yet)");
-  DP_USER_CHECK(c.batch_size >= 1, "--batch-size must be >= 1, got ", c.batch_size);
-  DP_USER_CHECK(c.batch_size >= world, "--batch-size ", c.batch_size, " is smaller than the ", world,
-                " ranks (each rank needs at least one sample)");
-  DP_USER_CHECK(c.batch_size % world == 0, "--batch-size ", c.batch_size,
-                " is the GLOBAL batch and must be divisible by the number of ranks (", world, ")");
-  DP_USER_CHECK(c.lr > 0 && std::isfinite(c.lr), "--lr must be > 0, got ", c.lr);
-  DP_USER_CHECK(c.epochs >= 1 || c.steps >= 1, "--epochs or --steps must be >= 1");
-  DP_USER_CHECK(c.steps >= 0, "--steps must be >= 0, got ", c.steps);
-  DP_USER_CHECK(c.eval_batch_size >= 1, "--eval-batch-size must be >= 1");
-  DP_USER_CHECK(c.log_every >= 1, "--log-every must be >= 1");
-  DP_USER_CHECK(c.check_every >= 0, "--check-every must be >= 0");
-  DP_USER_CHECK(c.warmup_steps >= 0, "--warmup-steps must be >= 0");
-  DP_USER_CHECK(c.lr_schedule == "constant" || c.lr_schedule == "cosine", "--lr-schedule: unknown '",
-                c.lr_schedule, "' (expected constant or cosine)");
-  DP_USER_CHECK(c.optimizer == "adam" || c.optimizer == "adamw", "--optimizer: unknown '", c.optimizer,
-                "' (expected adam or adamw)");
-  DP_USER_CHECK(c.weight_decay >= 0, "--weight-decay must be >= 0");
-  DP_USER_CHECK(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1,
-                "--beta1/--beta2 must lie in [0, 1)");
-  DP_USER_CHECK(c.eps > 0, "--eps must be > 0");
-  DP_USER_CHECK(c.min_lr >= 0 && c.min_lr <= c.lr, "--min-lr must lie in [0, --lr]");
-  DP_USER_CHECK(c.threads >= 0, "--threads must be >= 0");
-  DP_USER_CHECK(c.model == "mlp" || c.hidden.empty(), "--hidden applies to --model mlp only");
-}
-
 TrainResult train(const Config& cfg, Communicator& comm, const std::string& resolved_config_json,
                   const TrainHooks& hooks) {
-  const Stopwatch wall;
-  const int world = comm.world_size();
-  const bool root = comm.rank() == 0;
-  validate_config(cfg, world);
-
-  const CpuShare share = cpu_share(comm.info().local_size);
-  const int threads = cfg.threads > 0 ? cfg.threads : share.threads;
-  kernels::set_cpu_threads(threads);
-  kernels::Context ctx;  // CPU backend
-
-  // ---- data (every rank loads it; a failure on any rank stops all of them alike) ----
-  DataSplits data;
-  agree_on_user_errors(comm, [&] { data = load_data(cfg.data); });
-  const Dataset& train_set = data.train;
-
-  // ---- run directory, config.json (rank 0) ----
-  TrainResult result;
-  std::string run_dir;
-  std::ofstream metrics;  // rank 0 only
-  if (cfg.run_dir != "none") {
-    run_dir = broadcast_string(comm, root ? (cfg.run_dir.empty() ? default_run_dir() : cfg.run_dir) : "");
-    agree_on_user_errors(comm, [&] {
-      if (!root) return;
-      make_dirs(run_dir);
-      std::ofstream out(run_dir + "/config.json");
-      DP_USER_CHECK(out.good(), "--run-dir: cannot write ", run_dir, "/config.json");
-      json c = resolved_config_json.empty() ? json::object() : json::parse(resolved_config_json);
-      c["world_size"] = world;
-      c["threads_per_rank"] = threads;
-      out << c.dump(2) << "\n";
-      DP_USER_CHECK(out.good(), "--run-dir: writing ", run_dir, "/config.json failed");
-      metrics.open(run_dir + "/metrics.jsonl");
-      DP_USER_CHECK(metrics.is_open(), "--run-dir: cannot create ", run_dir, "/metrics.jsonl");
-    });
-  }
-  result.run_dir = run_dir;
-
-  // ---- model, replicated state ----
-  const std::int64_t local_batch = cfg.batch_size / world;
-  const LossKind loss_kind = train_set.is_classification() ? LossKind::softmax_xent : LossKind::mse;
-  const std::vector<std::int64_t>& hidden = cfg.hidden;  // empty for linreg (validated)
-  Mlp model(train_set.features, hidden, train_set.output_dim(), loss_kind,
-            std::max(local_batch, cfg.eval_batch_size));
-  const std::int64_t nparams = model.param_count();
-  std::vector<float> params(static_cast<std::size_t>(nparams));
-  // grads has one extra slot: the local loss rides along in the same all-reduce.
-  std::vector<float> grads(static_cast<std::size_t>(nparams) + 1);
-  model.init(params.data(), cfg.seed);
-  DP_CHECK_OK(comm.broadcast(params.data(), params.size() * sizeof(float), 0));
-
-  kernels::AdamHyper hyper;
-  hyper.beta1 = static_cast<float>(cfg.beta1);
-  hyper.beta2 = static_cast<float>(cfg.beta2);
-  hyper.eps = static_cast<float>(cfg.eps);
-  hyper.weight_decay = static_cast<float>(cfg.weight_decay);
-  hyper.decay_mode =
-      cfg.optimizer == "adam" ? kernels::WeightDecayMode::l2 : kernels::WeightDecayMode::decoupled;
-  AdamOptimizer adam(nparams, hyper);
-
-  // ---- schedule ----
-  DistributedSampler sampler(train_set.count, comm.rank(), world, cfg.seed, /*shuffle=*/true, cfg.drop_last);
-  const std::int64_t steps_per_epoch = (sampler.shard_count() + local_batch - 1) / local_batch;
-  const std::int64_t total_steps = cfg.steps > 0 ? cfg.steps : cfg.epochs * steps_per_epoch;
-  const std::int64_t epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
-  LrSchedule schedule;
-  schedule.kind = cfg.lr_schedule == "cosine" ? LrScheduleKind::cosine : LrScheduleKind::constant;
-  schedule.lr = cfg.lr;
-  schedule.min_lr = cfg.min_lr;
-  schedule.warmup_steps = cfg.warmup_steps;
-  schedule.total_steps = total_steps;
-
-  Progress progress(Progress::resolve(cfg.progress), root, total_steps, epochs, cfg.log_every);
-  {
-    std::string layers;
-    for (auto w : model.widths()) layers += (layers.empty() ? "" : "-") + std::to_string(w);
-    progress.print_line(
-        concat("dptrain: ", world, " rank(s), ", threads, " BLAS thread(s) per rank, model ", cfg.model, " ",
-               layers, " (", nparams, " parameters, ",
-               loss_kind == LossKind::softmax_xent ? "softmax cross-entropy" : "mean squared error", "), ",
-               train_set.count, " training samples, global batch ", cfg.batch_size, " (", local_batch,
-               " per rank), ", total_steps, " steps in ", epochs, " epoch(s)",
-               run_dir.empty() ? std::string() : ", run dir " + run_dir));
-  }
-
-  if (cfg.threads == 0 && share.allowed < share.per_rank)
-    progress.print_line(
-        concat("note: this rank may only run on ", share.allowed, " of the ", share.per_rank,
-               " cores that are its share of the node (mpirun binds ranks to cores by default), so "
-               "it uses ",
-               threads,
-               " BLAS thread(s); mpirun --bind-to none (or --map-by "
-               "slot:PE=",
-               share.per_rank, ") lets it use ", share.per_rank));
-  Batch batch, eval_batch;
-  reserve_batch(train_set, local_batch, &batch);
-  std::vector<std::int64_t> eval_idx(static_cast<std::size_t>(cfg.eval_batch_size));
-  if (data.has_test) reserve_batch(data.test, cfg.eval_batch_size, &eval_batch);
-
-  Ema ema_step, ema_data, ema_compute, ema_comm, ema_optim;
-  const float grad_scale = 1.0f / static_cast<float>(world);
-  std::int64_t step = 0;
-  for (std::int64_t epoch = 0; epoch < epochs && step < total_steps; ++epoch) {
-    const Stopwatch epoch_watch;
-    sampler.set_epoch(epoch);
-    const auto& shard = sampler.shard();
-    for (std::int64_t s = 0; s < steps_per_epoch && step < total_steps; ++s) {
-      Stopwatch phase;
-      const std::int64_t begin = s * local_batch;
-      const std::int64_t rows = std::min(local_batch, sampler.shard_count() - begin);
-      gather_batch(train_set, shard.data() + begin, rows, &batch);
-      const double data_s = phase.lap_s();
-
-      grads[static_cast<std::size_t>(nparams)] =
-          static_cast<float>(model.forward_backward(ctx, params.data(), batch, grads.data()));
-      const double compute_s = phase.lap_s();
-
-      DP_CHECK_OK(comm.all_reduce(grads.data(), grads.size(), ReduceOp::sum));
-      const double comm_s = phase.lap_s();
-      const double loss = static_cast<double>(grads[static_cast<std::size_t>(nparams)]) / world;
-
-      const double lr = schedule.at(step);
-      adam.step(ctx, params.data(), grads.data(), lr, grad_scale);
-      const double optim_s = phase.lap_s();
-      ++step;
-      if (hooks.after_step) hooks.after_step(step, params.data(), nparams);
-
-      const double step_s = data_s + compute_s + comm_s + optim_s;
-      const double global_rows = static_cast<double>(rows) * world;
-      ema_step.add(step_s);
-      ema_data.add(data_s);
-      ema_compute.add(compute_s);
-      ema_comm.add(comm_s);
-      ema_optim.add(optim_s);
-      result.last_loss = loss;
-      if (metrics.is_open())
-        metrics << json{{"type", "train"},
-                        {"step", step},
-                        {"epoch", epoch},
-                        {"loss", loss},
-                        {"lr", lr},
-                        {"samples", static_cast<std::int64_t>(global_rows)},
-                        {"samples_per_s", global_rows / step_s},
-                        {"step_ms", 1e3 * step_s},
-                        {"data_ms", 1e3 * data_s},
-                        {"compute_ms", 1e3 * compute_s},
-                        {"comm_ms", 1e3 * comm_s},
-                        {"optim_ms", 1e3 * optim_s}}
-                       .dump()
-                << "\n";
-      StepStats st;
-      st.step = step;
-      st.epoch = epoch;
-      st.loss = loss;
-      st.lr = lr;
-      st.samples_per_s = static_cast<double>(cfg.batch_size) / ema_step.value;
-      st.data_frac = ema_data.value / ema_step.value;
-      st.compute_frac = ema_compute.value / ema_step.value;
-      st.comm_frac = ema_comm.value / ema_step.value;
-      st.optim_frac = ema_optim.value / ema_step.value;
-      progress.update(st);
-
-      if ((cfg.check_every > 0 && step % cfg.check_every == 0) || step == total_steps)
-        check_replicas(comm, params.data(), nparams, step);
-    }
-    const double epoch_s = epoch_watch.elapsed_s();
-    if (data.has_test) {
-      result.final_eval =
-          evaluate(ctx, comm, model, params.data(), data.test, cfg.eval_batch_size, &eval_batch, &eval_idx);
-      const EvalResult& e = result.final_eval;
-      if (metrics.is_open())
-        metrics << json{{"type", "eval"},
-                        {"step", step},
-                        {"epoch", epoch},
-                        {"test_loss", e.loss},
-                        {"test_accuracy",
-                         loss_kind == LossKind::softmax_xent ? json(e.accuracy) : json(nullptr)},
-                        {"test_samples", e.samples},
-                        {"epoch_s", epoch_s}}
-                       .dump()
-                << "\n";
-      progress.epoch_line(
-          concat("epoch ", epoch + 1, "/", epochs, ": train loss ", fixed(result.last_loss, 4),
-                 ", test loss ", fixed(e.loss, 4),
-                 loss_kind == LossKind::softmax_xent ? ", test accuracy " + fixed(e.accuracy, 4) : "", " (",
-                 e.samples, " samples), ", fixed(epoch_s, 2), " s"));
-    } else {
-      progress.epoch_line(concat("epoch ", epoch + 1, "/", epochs, ": train loss ",
-                                 fixed(result.last_loss, 4), ", ", fixed(epoch_s, 2), " s"));
-    }
-    if (metrics.is_open()) metrics.flush();
-  }
-  progress.finish();
-  result.steps = step;
-  result.epochs = epochs;
-  result.wall_s = wall.elapsed_s();
-  {
-    const EvalResult& e = result.final_eval;
-    std::string evaluation = "no test split";
-    if (e.valid)
-      evaluation = loss_kind == LossKind::softmax_xent ? concat("final test accuracy ", fixed(e.accuracy, 4),
-                                                                ", test loss ", fixed(e.loss, 4))
-                                                       : concat("final test loss (mse) ", fixed(e.loss, 6));
-    progress.print_line(concat("done: ", step, " steps, ", epochs, " epoch(s) in ", fixed(result.wall_s, 1),
-                               " s; ", evaluation, "; last train loss ", fixed(result.last_loss, 4)));
-  }
-  result.layout = model.layout();
-
-  if (!cfg.export_path.empty()) {
-    agree_on_user_errors(comm, [&] {
-      if (!root) return;
-      std::string hidden_text;
-      for (auto h : hidden) hidden_text += (hidden_text.empty() ? "" : ",") + std::to_string(h);
-      write_safetensors(cfg.export_path, model.layout(), params.data(),
-                        {{"format", "pt"},
-                         {"producer", "dptrain " DPTRAIN_VERSION},
-                         {"model", cfg.model},
-                         {"hidden", hidden_text},
-                         {"loss", loss_kind == LossKind::softmax_xent ? "softmax_cross_entropy" : "mse"},
-                         {"steps", std::to_string(step)}});
-    });
-    progress.print_line(concat("exported ", nparams, " parameters to ", cfg.export_path));
-  }
-  result.params = std::move(params);
-  return result;
+  validate_config(cfg, comm.world_size());
+  Run run(cfg, comm, resolved_config_json, hooks);
+  return run.run();
 }
 
 }  // namespace dp

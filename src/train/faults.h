@@ -1,0 +1,43 @@
+// The debug fault injector (--inject-fault), off unless asked for. It makes the failure
+// handling testable: KIND@STEP:RANK[,KIND@STEP:RANK...]
+//   hang        rank RANK stops answering before the all-reduce of step STEP (sleeps forever)
+//   crash       rank RANK dies (SIGKILL) before the all-reduce of step STEP
+//   nan         rank RANK's loss and gradients become NaN at step STEP
+//   ckpt-crash  rank RANK dies (SIGKILL) halfway through writing the checkpoint of step STEP
+// STEP counts from 1 (the first step of the run is step 1).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dp {
+
+struct Fault {
+  enum class Kind { hang, crash, nan, ckpt_crash };
+  Kind kind = Kind::crash;
+  std::int64_t step = 0;
+  int rank = 0;
+};
+
+// Throws UserError naming --inject-fault on a malformed spec or a rank >= world_size.
+std::vector<Fault> parse_faults(const std::string& spec, int world_size);
+
+class FaultInjector {
+ public:
+  FaultInjector(std::vector<Fault> faults, int rank) : faults_(std::move(faults)), rank_(rank) {}
+  bool active(Fault::Kind kind, std::int64_t step) const;
+  // hang / crash when scheduled for (step, this rank); returns otherwise.
+  void before_all_reduce(std::int64_t step) const;
+  // Sets loss and every gradient to NaN when a nan fault is scheduled.
+  void corrupt(std::int64_t step, float* loss, float* grads, std::int64_t count) const;
+
+ private:
+  std::vector<Fault> faults_;
+  int rank_;
+};
+
+// Ends this process as a crash would (SIGKILL: no cleanup, no core file).
+[[noreturn]] void die_now();
+
+}  // namespace dp

@@ -1,0 +1,103 @@
+// The parts of a run that are decided before the first step: configuration checks,
+// threads, the run directory, and evaluation (shared by every epoch).
+#include <sched.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <thread>
+
+#include "src/train/faults.h"
+#include "src/train/trainer.h"
+#include "src/train/trainer_internal.h"
+#include "src/util/check.h"
+#include "src/util/fs.h"
+
+namespace dp {
+
+CpuShare cpu_share(int local_size) {
+  CpuShare share;
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  share.allowed = cores;
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) share.allowed = CPU_COUNT(&set);
+  share.per_rank = std::max(1, cores / std::max(1, local_size));
+  share.threads = std::max(1, std::min(share.allowed, share.per_rank));
+  return share;
+}
+
+void validate_config(const Config& c, int world) {
+  DP_USER_CHECK(c.model == "mlp" || c.model == "linreg", "--model: unknown model '", c.model,
+                "' (expected mlp or linreg)");
+  DP_USER_CHECK(c.device == "cpu", "--device: '", c.device,
+                "' is not available in this build (only cpu; the CUDA backend is not built yet)");
+  DP_USER_CHECK(c.batch_size >= 1, "--batch-size must be >= 1, got ", c.batch_size);
+  DP_USER_CHECK(c.batch_size >= world, "--batch-size ", c.batch_size, " is smaller than the ", world,
+                " ranks (each rank needs at least one sample)");
+  DP_USER_CHECK(c.batch_size % world == 0, "--batch-size ", c.batch_size,
+                " is the GLOBAL batch and must be divisible by the number of ranks (", world, ")");
+  DP_USER_CHECK(c.lr > 0 && std::isfinite(c.lr), "--lr must be > 0, got ", c.lr);
+  DP_USER_CHECK(c.epochs >= 1 || c.steps >= 1, "--epochs or --steps must be >= 1");
+  DP_USER_CHECK(c.steps >= 0, "--steps must be >= 0, got ", c.steps);
+  DP_USER_CHECK(c.eval_batch_size >= 1, "--eval-batch-size must be >= 1");
+  DP_USER_CHECK(c.log_every >= 1, "--log-every must be >= 1");
+  DP_USER_CHECK(c.check_every >= 0, "--check-every must be >= 0");
+  DP_USER_CHECK(c.warmup_steps >= 0, "--warmup-steps must be >= 0");
+  DP_USER_CHECK(c.lr_schedule == "constant" || c.lr_schedule == "cosine", "--lr-schedule: unknown '",
+                c.lr_schedule, "' (expected constant or cosine)");
+  DP_USER_CHECK(c.optimizer == "adam" || c.optimizer == "adamw", "--optimizer: unknown '", c.optimizer,
+                "' (expected adam or adamw)");
+  DP_USER_CHECK(c.weight_decay >= 0, "--weight-decay must be >= 0");
+  DP_USER_CHECK(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1,
+                "--beta1/--beta2 must lie in [0, 1)");
+  DP_USER_CHECK(c.eps > 0, "--eps must be > 0");
+  DP_USER_CHECK(c.min_lr >= 0 && c.min_lr <= c.lr, "--min-lr must lie in [0, --lr]");
+  DP_USER_CHECK(c.threads >= 0, "--threads must be >= 0");
+  DP_USER_CHECK(c.model == "mlp" || c.hidden.empty(), "--hidden applies to --model mlp only");
+  DP_USER_CHECK(c.checkpoint_every >= 0, "--checkpoint-every must be >= 0");
+  DP_USER_CHECK(c.keep_checkpoints >= 1, "--keep-checkpoints must be >= 1");
+  DP_USER_CHECK(c.comm_timeout_s >= 0, "--comm-timeout must be >= 0 (0 = no timeout)");
+  DP_USER_CHECK(c.stop_at_step >= 0, "--stop-at-step must be >= 0");
+  DP_USER_CHECK(c.on_nonfinite == "stop" || c.on_nonfinite == "skip", "--on-nonfinite: unknown '",
+                c.on_nonfinite, "' (expected stop or skip)");
+  parse_faults(c.inject_fault, world);  // throws on a malformed spec
+}
+
+
+std::string default_run_dir() {
+  char stamp[32];
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::localtime_r(&t, &tm);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  std::string dir = std::string("runs/") + stamp;
+  for (int i = 1; is_directory(dir) || is_regular_file(dir); ++i) dir = concat("runs/", stamp, "-", i);
+  return dir;
+}
+
+EvalResult evaluate_split(const kernels::Context& ctx, Communicator& comm, Mlp& model, const float* params,
+                    const Dataset& test, std::int64_t eval_rows, Batch* batch,
+                    std::vector<std::int64_t>* idx) {
+  const std::int64_t w = comm.world_size(), r = comm.rank();
+  double sums[3] = {0.0, 0.0, 0.0};  // loss sum, correct, rows
+  for (std::int64_t start = r; start < test.count; start += w * eval_rows) {
+    std::int64_t rows = 0;
+    for (std::int64_t i = start; i < test.count && rows < eval_rows; i += w)
+      (*idx)[static_cast<std::size_t>(rows++)] = i;
+    gather_batch(test, idx->data(), rows, batch);
+    const EvalSums s = model.evaluate(ctx, params, *batch);
+    sums[0] += s.loss_sum;
+    sums[1] += static_cast<double>(s.correct);
+    sums[2] += static_cast<double>(s.rows);
+  }
+  DP_CHECK_OK(comm.all_reduce(sums, 3, ReduceOp::sum));
+  EvalResult e;
+  e.valid = sums[2] > 0;
+  e.samples = static_cast<std::int64_t>(sums[2]);
+  e.loss = e.valid ? sums[0] / sums[2] : 0.0;
+  e.accuracy = e.valid ? sums[1] / sums[2] : 0.0;
+  return e;
+}
+
+
+}  // namespace dp

@@ -1,0 +1,85 @@
+#include "src/train/watchdog.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "src/util/check.h"
+#include "src/util/timer.h"
+
+namespace dp {
+
+Watchdog::Watchdog(double timeout_s) : timeout_s_(timeout_s) {
+  if (timeout_s_ > 0) thread_ = std::thread([this] { run(); });
+}
+
+Watchdog::~Watchdog() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Watchdog::arm(std::string what, std::int64_t step) {
+  std::lock_guard<std::mutex> lock(mu_);
+  armed_ = true;
+  armed_at_ = now_seconds();
+  what_ = std::move(what);
+  step_ = step;
+}
+
+void Watchdog::disarm() {
+  std::lock_guard<std::mutex> lock(mu_);
+  armed_ = false;
+}
+
+void Watchdog::run() {
+  // Poll often enough that a timeout fires within ~5% of its value (at least every 1 s).
+  const double poll_s = std::min(1.0, std::max(0.01, timeout_s_ / 20));
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, std::chrono::duration<double>(poll_s));
+    if (stop_ || !armed_) continue;
+    const double waited = now_seconds() - armed_at_;
+    if (waited < timeout_s_) continue;
+    std::fprintf(stderr,
+                 "dptrain: error: %s %s at step %lld did not complete within %.0f s (--comm-timeout): "
+                 "another rank has probably died or hung; ending the job\n",
+                 identity_prefix().c_str(), what_.c_str(), static_cast<long long>(step_), timeout_s_);
+    std::fflush(stderr);
+    std::_Exit(kExitCommTimeout);
+  }
+}
+
+template <typename F>
+Status GuardedCommunicator::guarded(const char* collective, F&& call) {
+  watchdog_.arm(label_ ? concat(collective, "(", label_, ")") : std::string(collective), step_);
+  Status s = call();
+  watchdog_.disarm();
+  return s;
+}
+
+Status GuardedCommunicator::all_reduce(void* data, std::size_t count, DataType type, ReduceOp op) {
+  return guarded("all_reduce", [&] { return inner_.all_reduce(data, count, type, op); });
+}
+Status GuardedCommunicator::all_reduce_avg(void* data, std::size_t count, DataType type) {
+  return guarded("all_reduce_avg", [&] { return inner_.all_reduce_avg(data, count, type); });
+}
+Status GuardedCommunicator::broadcast(void* data, std::size_t nbytes, int root) {
+  return guarded("broadcast", [&] { return inner_.broadcast(data, nbytes, root); });
+}
+Status GuardedCommunicator::all_gather(const void* send, void* recv, std::size_t nbytes_per_rank) {
+  return guarded("all_gather", [&] { return inner_.all_gather(send, recv, nbytes_per_rank); });
+}
+void GuardedCommunicator::abort_job(int exit_code) {
+  inner_.abort_job(exit_code);
+  std::_Exit(exit_code);  // not reached: abort_job does not return
+}
+
+Status GuardedCommunicator::barrier() {
+  return guarded("barrier", [&] { return inner_.barrier(); });
+}
+
+}  // namespace dp

@@ -1,0 +1,77 @@
+// No silent hangs on the MPI path. GuardedCommunicator wraps a Communicator and arms a
+// watchdog around every collective: if one has not returned after --comm-timeout
+// seconds, the watchdog thread prints which rank, host, collective and step, and ends
+// this process with exit code 4. mpirun then terminates the remaining ranks (a rank
+// that exits non-zero ends an Open MPI job), so a dead or hung peer costs at most the
+// timeout, never a hang.
+//
+// The watchdog thread never calls MPI (the library is initialised FUNNELED): it only
+// reads the armed state and calls _Exit.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "comm/communicator.h"
+
+namespace dp {
+
+constexpr int kExitCommTimeout = 4;
+
+class Watchdog {
+ public:
+  // timeout_s <= 0 disables it (no thread).
+  explicit Watchdog(double timeout_s);
+  ~Watchdog();
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  void arm(std::string what, std::int64_t step);
+  void disarm();
+  double timeout_s() const { return timeout_s_; }
+
+ private:
+  void run();
+  double timeout_s_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool armed_ = false;
+  double armed_at_ = 0.0;
+  std::string what_;
+  std::int64_t step_ = 0;
+  std::thread thread_;
+};
+
+class GuardedCommunicator final : public Communicator {
+ public:
+  GuardedCommunicator(Communicator& inner, double timeout_s) : inner_(inner), watchdog_(timeout_s) {}
+
+  // The step named in a timeout message (the trainer updates it every step).
+  void set_step(std::int64_t step) { step_ = step; }
+  // Names the next collectives (e.g. "all_reduce(gradients)") until changed.
+  void set_label(const char* label) { label_ = label; }
+
+  const RankInfo& info() const override { return inner_.info(); }
+  using Communicator::all_reduce;
+  Status all_reduce(void* data, std::size_t count, DataType type, ReduceOp op) override;
+  Status all_reduce_avg(void* data, std::size_t count, DataType type) override;
+  Status broadcast(void* data, std::size_t nbytes, int root) override;
+  Status all_gather(const void* send, void* recv, std::size_t nbytes_per_rank) override;
+  Status barrier() override;
+  [[noreturn]] void abort_job(int exit_code) override;
+
+ private:
+  template <typename F>
+  Status guarded(const char* collective, F&& call);
+  Communicator& inner_;
+  Watchdog watchdog_;
+  std::int64_t step_ = 0;
+  const char* label_ = nullptr;
+};
+
+}  // namespace dp
