@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# End-to-end failure handling of the dptrain executable under mpiexec, one case per row
+# of docs/reliability.md:
+#   reliability.sh CASE DPTRAIN COMPARE_PARAMS MPIEXEC [MPIEXEC_FLAGS...]
+# COMPARE_PARAMS is tests/mpi/compare_params (golden tolerances). Exit 0 = the case
+# behaved as documented.
+set -u
+case_name=$1
+dptrain=$2
+compare=$3
+mpiexec=$4
+shift 4
+mpiflags=("$@")
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python3 "$here/make_bad_inputs.py" "$work/in" || exit 1
+
+fail() {
+  echo "FAIL [$case_name]: $*"
+  [[ -f $work/err ]] && sed 's/^/    stderr: /' "$work/err" | grep -v '^    stderr: *$' | head -20
+  exit 1
+}
+
+# run N ARGS... : mpiexec -n N dptrain ARGS, stdout/stderr to $work/out, $work/err; sets rc.
+run() {
+  local n=$1
+  shift
+  "$mpiexec" -n "$n" "${mpiflags[@]}" "$dptrain" --progress none "$@" >"$work/out" 2>"$work/err"
+  rc=$?
+}
+
+# expect_error CODE PATTERN: exactly one "dptrain: error:" line, matching PATTERN, exit CODE.
+expect_error() {
+  local code=$1 pattern=$2
+  local lines
+  lines=$(grep -c '^dptrain: error:' "$work/err")
+  [[ $rc -eq $code ]] || fail "exit code $rc, want $code"
+  [[ $lines -eq 1 ]] || fail "$lines error lines, want exactly 1"
+  grep '^dptrain: error:' "$work/err" | grep -qE -- "$pattern" || fail "error line does not match /$pattern/"
+  echo "ok [$case_name]: exit $rc: $(grep '^dptrain: error:' "$work/err" | head -c 300)"
+}
+
+in=$work/in
+small=(--data "npy:$in/x.npy,$in/y.npy" --hidden 8 --batch-size 8 --steps 4 --run-dir none)
+fashion=(--data fashion-mnist --hidden 32,16 --batch-size 64 --steps 120 --run-dir none --check-every 10)
+# The checkpoint-logic cases on the small NPY set: 8 steps per epoch, so 60 steps cross epochs.
+quick=(--data "npy:$in/x.npy,$in/y.npy" --hidden 16,8 --batch-size 8 --steps 60 --run-dir none --check-every 10)
+
+case "$case_name" in
+# ---- bad input: one clear line naming the file or flag, exit 2, the same on every rank ----
+missing_file)      run 2 --data "npy:$in/nope.npy,$in/y.npy" --hidden 8 --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "$in/nope.npy: cannot open" ;;
+truncated_gz)      run 2 --data "idx:$in/images_truncated.idx.gz,$in/labels.idx" --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "images_truncated.idx.gz: truncated gzip" ;;
+corrupt_gz)        run 2 --data "idx:$in/images_corrupt.idx.gz,$in/labels.idx" --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "images_corrupt.idx.gz: corrupt gzip" ;;
+idx_bad_magic)     run 2 --data "idx:$in/images_badmagic.idx,$in/labels.idx" --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "images_badmagic.idx: not an IDX file" ;;
+idx_huge_header)   run 2 --data "idx:$in/images_huge.idx,$in/labels.idx" --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "images_huge.idx: truncated IDX file" ;;
+npy_bad_magic)     run 2 --data "npy:$in/x_badmagic.npy,$in/y.npy" --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "x_badmagic.npy: not an NPY file" ;;
+npy_bad_header)    run 2 --data "npy:$in/x_badheader.npy,$in/y.npy" --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "x_badheader.npy: malformed NPY header" ;;
+npy_truncated)     run 2 --data "npy:$in/x_truncated.npy,$in/y.npy" --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "x_truncated.npy: truncated NPY file" ;;
+npy_dtype)         run 2 --data "npy:$in/x_complex.npy,$in/y.npy" --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "x_complex.npy: unsupported dtype '<c8'" ;;
+npy_big_endian)    run 2 --data "npy:$in/x_bigendian.npy,$in/y.npy" --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "x_bigendian.npy: unsupported dtype '>f4'" ;;
+npy_fortran)       run 2 --data "npy:$in/x_fortran.npy,$in/y.npy" --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "x_fortran.npy: Fortran-order" ;;
+count_mismatch)    run 2 --data "idx:$in/images.idx.gz,$in/labels39.idx" --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "image/label count mismatch: .*images.idx.gz has 40 .*labels39.idx has 39" ;;
+target_count)      run 2 --data "npy:$in/x.npy,$in/y_short.npy" --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "sample count mismatch: .*x.npy has 64 rows but .*y_short.npy has 63" ;;
+label_range)       run 2 --data "npy:$in/x.npy,$in/y_big_label.npy" --num-classes 5 --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "label 7 is out of range for 5 classes \(--num-classes\)" ;;
+feature_dim)       run 2 "${small[@]}" --test-data "npy:$in/x5.npy,$in/y.npy"
+                   expect_error 2 "x5.npy\): feature dimension 5 does not match the training data's 6" ;;
+bad_flag)          run 2 "${small[@]}" --lr -1
+                   expect_error 2 "--lr must be > 0" ;;
+bad_config_key)    printf 'lr = 0.01\nlearnig-rate = 0.1\n' >"$work/run.toml"
+                   run 2 "${small[@]}" --config "$work/run.toml"
+                   expect_error 2 "--config .*run.toml: unknown key 'learnig-rate'" ;;
+batch_indivisible) run 2 --data "npy:$in/x.npy,$in/y.npy" --batch-size 7 --steps 2 --run-dir none
+                   expect_error 2 "--batch-size 7 is the GLOBAL batch and must be divisible by the number of ranks \(2\)" ;;
+
+# ---- checkpoints ----
+resume_exact)
+  # 120 steps straight == 60 steps, stop, resume, 60 steps: bit for bit, on 2 ranks.
+  run 2 "${fashion[@]}" --export "$work/full.safetensors"; [[ $rc -eq 0 ]] || fail "full run exit $rc"
+  run 2 "${fashion[@]}" --checkpoint-dir "$work/ck" --checkpoint-every 40 --stop-at-step 60
+  [[ $rc -eq 0 ]] || fail "first half exit $rc"
+  grep -q 'stopped after step 60' "$work/out" || fail "no stop message"
+  run 2 "${fashion[@]}" --checkpoint-dir "$work/ck" --checkpoint-every 40 --resume auto --export "$work/resumed.safetensors"
+  [[ $rc -eq 0 ]] || fail "resumed run exit $rc"
+  grep -q 'resuming from .*ckpt-step0000000060.dpckpt: step 60 of 120' "$work/out" || fail "did not resume from step 60"
+  cmp -s "$work/full.safetensors" "$work/resumed.safetensors" || fail "resumed parameters differ from the uninterrupted run"
+  echo "ok [$case_name]: 60 + resume + 60 steps == 120 steps, bit for bit" ;;
+resume_other_world)
+  # The state is replicated: a 2-rank checkpoint resumes on 1 and on 4 ranks (same global batch).
+  run 2 "${fashion[@]}" --export "$work/full.safetensors"; [[ $rc -eq 0 ]] || fail "full run exit $rc"
+  run 2 "${fashion[@]}" --checkpoint-dir "$work/ck" --stop-at-step 60; [[ $rc -eq 0 ]] || fail "first half exit $rc"
+  for n in 1 4; do
+    run "$n" "${fashion[@]}" --checkpoint-dir "$work/ck" --resume "$work/ck/ckpt-step0000000060.dpckpt" \
+      --export "$work/resumed$n.safetensors"
+    [[ $rc -eq 0 ]] || fail "resume on $n ranks exit $rc"
+    grep -q "written by 2 rank(s), this run has $n" "$work/out" || fail "no world-size note on $n ranks"
+  done
+  "$compare" "$work/full.safetensors" "$work/resumed1.safetensors" "$work/resumed4.safetensors" || fail "beyond the golden tolerance"
+  echo "ok [$case_name]: resumed on 1 and 4 ranks within the golden tolerance" ;;
+resume_other_model)
+  run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --stop-at-step 20; [[ $rc -eq 0 ]] || fail "setup exit $rc"
+  run 2 "${quick[@]/16,8/32,8}" --checkpoint-dir "$work/ck" --resume auto
+  expect_error 2 "ckpt-step0000000020.dpckpt: checkpoint is of another model .*layers.0.weight \[16, 6\].*layers.0.weight \[32, 6\]" ;;
+resume_other_settings)
+  run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --stop-at-step 20; [[ $rc -eq 0 ]] || fail "setup exit $rc"
+  run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --resume auto --lr 0.01
+  expect_error 2 "ckpt-step0000000020.dpckpt: checkpoint was written with other settings \(lr 0.001 in the checkpoint vs 0.01 now\)" ;;
+resume_corrupt)
+  # A named corrupt file is refused; --resume auto skips it for the previous valid one.
+  run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --checkpoint-every 20 --stop-at-step 40; [[ $rc -eq 0 ]] || fail "setup exit $rc"
+  ck40=$work/ck/ckpt-step0000000040.dpckpt
+  printf '\xff' | dd of="$ck40" bs=1 seek=5000 conv=notrunc status=none
+  run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --resume "$ck40"
+  expect_error 2 "ckpt-step0000000040.dpckpt: corrupt or truncated checkpoint \(CRC-32 mismatch\)"
+  run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --resume auto
+  [[ $rc -eq 0 ]] || fail "auto resume exit $rc"
+  grep -q 'warning: skipping checkpoint .*ckpt-step0000000040.dpckpt' "$work/out" || fail "corrupt file not reported"
+  grep -q 'resuming from .*ckpt-step0000000020.dpckpt' "$work/out" || fail "did not fall back to step 20"
+  echo "ok [$case_name]: corrupt checkpoint refused by name; auto resume fell back to step 20" ;;
+resume_truncated)
+  run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --stop-at-step 20; [[ $rc -eq 0 ]] || fail "setup exit $rc"
+  ck=$work/ck/ckpt-step0000000020.dpckpt
+  truncate -s 1000 "$ck"
+  run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --resume "$ck"
+  expect_error 2 "ckpt-step0000000020.dpckpt: (truncated checkpoint|corrupt or truncated checkpoint)" ;;
+checkpoint_dir_unwritable)
+  : >"$work/a-file"
+  run 2 "${quick[@]}" --checkpoint-dir "$work/a-file/ck" --checkpoint-every 10
+  expect_error 2 "--checkpoint-dir: cannot create .*a-file/ck" ;;
+disk_full)
+  # The write of step 40's checkpoint fails (its temporary file is /dev/full: ENOSPC);
+  # the run stops with a clear error, step 20's checkpoint stays valid and resumable.
+  run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --checkpoint-every 20 --stop-at-step 20; [[ $rc -eq 0 ]] || fail "setup exit $rc"
+  ln -s /dev/full "$work/ck/.ckpt-step0000000040.tmp"
+  run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --checkpoint-every 20 --resume auto
+  expect_error 2 "--checkpoint-dir: writing .*ckpt-step0000000040.dpckpt failed: No space left on device"
+  run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --checkpoint-every 20 --resume auto
+  [[ $rc -eq 0 ]] || fail "resume after the failed write exit $rc"
+  grep -q 'resuming from .*ckpt-step0000000020.dpckpt' "$work/out" || fail "step 20's checkpoint was not used"
+  echo "ok [$case_name]: failed write left step 20's checkpoint valid; resume completed" ;;
+crash_during_checkpoint)
+  # Rank 0 is killed halfway through writing step 80's checkpoint; step 40's survives and
+  # the resumed run ends bit-identical to an uninterrupted one.
+  run 2 "${fashion[@]}" --export "$work/full.safetensors"; [[ $rc -eq 0 ]] || fail "full run exit $rc"
+  run 2 "${fashion[@]}" --checkpoint-dir "$work/ck" --checkpoint-every 40 --inject-fault ckpt-crash@80:0
+  [[ $rc -ne 0 ]] || fail "the crash did not end the job"
+  ls "$work"/ck/.ckpt-step0000000080.tmp >/dev/null 2>&1 || fail "no half-written temporary file (did the crash happen?)"
+  run 2 "${fashion[@]}" --checkpoint-dir "$work/ck" --checkpoint-every 40 --resume auto --export "$work/resumed.safetensors"
+  [[ $rc -eq 0 ]] || fail "resume exit $rc"
+  grep -q 'resuming from .*ckpt-step0000000040.dpckpt' "$work/out" || fail "did not resume from step 40"
+  cmp -s "$work/full.safetensors" "$work/resumed.safetensors" || fail "resumed parameters differ"
+  echo "ok [$case_name]: crash mid-write; resumed from step 40, bit-identical result" ;;
+
+# ---- dead and hung ranks: the job ends, never hangs ----
+hung_rank)
+  start=$(date +%s)
+  run 2 "${fashion[@]}" --comm-timeout 5 --inject-fault hang@30:1
+  elapsed=$(($(date +%s) - start))
+  ((elapsed <= 5 + 30)) || fail "took ${elapsed} s (timeout 5 s + 30 s allowed)"
+  expect_error 4 "\[rank 0 @ .*\] all_reduce\(gradients\) at step 30 did not complete within 5 s"
+  echo "ok [$case_name]: ended in ${elapsed} s" ;;
+crashed_rank)
+  start=$(date +%s)
+  run 2 "${fashion[@]}" --comm-timeout 60 --inject-fault crash@30:1
+  elapsed=$(($(date +%s) - start))
+  [[ $rc -ne 0 ]] || fail "exit 0 after a rank crashed"
+  ((elapsed <= 30)) || fail "took ${elapsed} s"
+  grep -q 'injected fault: crash at step 30' "$work/err" || fail "the fault did not fire"
+  echo "ok [$case_name]: exit $rc after ${elapsed} s" ;;
+killed_rank)
+  # kill -9 of one rank from outside, mid-run.
+  marker=$work/killed-run
+  "$mpiexec" -n 2 "${mpiflags[@]}" "$dptrain" --progress none --data fashion-mnist --hidden 32,16 --batch-size 64 \
+    --steps 1000000 --comm-timeout 60 --run-dir "$marker" >"$work/out" 2>"$work/err" &
+  mpirun_pid=$!
+  for _ in $(seq 1 300); do
+    [[ -s $marker/metrics.jsonl ]] && [[ $(wc -l <"$marker/metrics.jsonl") -gt 20 ]] && break
+    sleep 0.1
+  done
+  [[ -s $marker/metrics.jsonl ]] || { kill -9 "$mpirun_pid"; fail "training never started"; }
+  victim=$(pgrep -f -- "--run-dir $marker" | grep -v "^$mpirun_pid\$" | tail -1)
+  [[ -n $victim ]] || { kill -9 "$mpirun_pid"; fail "no rank process found"; }
+  start=$(date +%s)
+  kill -9 "$victim"
+  for _ in $(seq 1 600); do kill -0 "$mpirun_pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$mpirun_pid" 2>/dev/null; then kill -9 "$mpirun_pid"; fail "job still running 60 s after kill -9"; fi
+  wait "$mpirun_pid"
+  rc=$?
+  elapsed=$(($(date +%s) - start))
+  [[ $rc -ne 0 ]] || fail "exit 0 after a rank was killed"
+  echo "ok [$case_name]: killed pid $victim; job ended with exit $rc after ${elapsed} s" ;;
+
+# ---- non-finite values ----
+nan_stop)
+  run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --checkpoint-every 20 --inject-fault nan@25:1
+  expect_error 3 "non-finite loss or gradient at step 25 .*local loss of rank\(s\) 1.*stopping without an update"
+  newest=$(ls "$work/ck" | sort | tail -1)
+  [[ $newest == ckpt-step0000000020.dpckpt ]] || fail "newest checkpoint is $newest, want step 20's"
+  run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --resume auto
+  [[ $rc -eq 0 ]] || fail "resume from the last good checkpoint exit $rc"
+  echo "ok [$case_name]: stopped at step 25; step 20's checkpoint untouched and resumable" ;;
+nan_skip)
+  run 2 "${quick[@]/#none/$work/run}" --inject-fault nan@25:1,nan@26:0 --on-nonfinite skip
+  [[ $rc -eq 0 ]] || fail "exit $rc"
+  [[ $(grep -c '"type":"skip"' "$work/run/metrics.jsonl") -eq 2 ]] || fail "want 2 skip records in metrics.jsonl"
+  grep -q '2 step(s) skipped (non-finite)' "$work/out" || fail "no summary of skipped steps"
+  echo "ok [$case_name]: 2 steps skipped, run completed" ;;
+*)
+  echo "unknown case $case_name" >&2
+  exit 2 ;;
+esac
+exit 0
