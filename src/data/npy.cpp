@@ -206,6 +206,16 @@ NpyArray parse_npy(const std::vector<std::uint8_t>& bytes, const std::string& pa
   const std::uint64_t payload_nbytes = bytes.size() - offset - header_len;
   // A zero anywhere in the shape (numpy saves np.zeros((5, 0))) means no data at all.
   const bool empty = std::find(a.shape.begin(), a.shape.end(), 0) != a.shape.end();
+  // Even without data the dimensions must multiply within int64, as count() and the
+  // callers multiply them all: (5, 0) is fine, (2**62, 2**62, 0) is refused. (Without a 0,
+  // the check against the data below bounds the product.)
+  std::uint64_t nonzero = 1;
+  for (auto d : a.shape) {
+    if (!empty || d == 0) continue;
+    DP_USER_CHECK(static_cast<std::uint64_t>(d) <= static_cast<std::uint64_t>(INT64_MAX) / nonzero, path,
+                  ": NPY shape has more than 2^63 elements");
+    nonzero *= static_cast<std::uint64_t>(d);
+  }
   std::uint64_t n = empty ? 0 : 1;
   for (auto d : a.shape) {
     if (empty) break;

@@ -144,6 +144,18 @@ TEST_CASE("npy: hand-built v1/v2/v3 headers in other spellings parse", "[npy]") 
     const dp::NpyArray c = dp::parse_npy(npy_bytes(header_for("<f4", "(5, 0)"), 1, {}), "m");
     CHECK(c.shape == std::vector<std::int64_t>{5, 0});
     CHECK(c.count() == 0);
+    const dp::NpyArray d =
+        dp::parse_npy(npy_bytes(header_for("<f4", "(3037000499, 3037000499, 0)"), 1, {}), "m");
+    CHECK(d.count() == 0);
+  }
+  SECTION("zero-size arrays whose other dimensions overflow int64 are refused (found by tests/fuzz)") {
+    // count() multiplies every dimension: 2^62 * 2^62 overflowed before reaching the 0.
+    for (const char* shape : {"(4611686018427387904, 4611686018427387904, 0)", "(0, 4611686018427387904, 2)",
+                              "(3037000500, 3037000500, 0)"}) {
+      INFO(shape);
+      CHECK_THAT(user_error([&] { dp::parse_npy(npy_bytes(header_for("<f4", shape), 1, {}), "e.npy"); }),
+                 Contains("e.npy") && Contains("more than 2^63 elements"));
+    }
   }
 }
 

@@ -229,6 +229,21 @@ TEST_CASE("safetensors: malformed files are UserErrors naming the file", "[safet
                Contains(path) && Contains("not a JSON object"));
     CHECK_THAT(read_error(dir, st_bytes("", data16)), Contains(path) && Contains("not a JSON object"));
   }
+  SECTION("header nested far deeper than safetensors' 3 levels (found by tests/fuzz)") {
+    // 100000 levels overflowed the stack inside the JSON parser before the fix.
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    CHECK_THAT(read_error(dir, st_bytes("{\"a\": " + deep + ", \"b\": 1}", data16)),
+               Contains(path) && Contains("nests deeper than 16 levels"));
+    CHECK_THAT(read_error(dir, st_bytes(R"({"a": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16],
+                                         "x": [[[[[[[[[[[[[[[[[0]]]]]]]]]]]]]]]]]}})",
+                                        data16)),
+               Contains(path) && Contains("nests deeper than 16 levels"));
+    // Brackets inside strings do not count.
+    const std::string names = R"({"__metadata__": {"k": "[[[[[[[[[[[[[[[[[[[[\"[[[["}, )"
+                              R"("a": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}})";
+    dp::test::write_bytes(path, st_bytes(names, data16));
+    CHECK(dp::read_safetensors(path).size() == 1);
+  }
   SECTION("offsets inconsistent with the shape or the file") {
     const std::vector<std::string> headers = {
         R"({"a": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 12]}})",
