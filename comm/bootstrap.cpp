@@ -8,6 +8,7 @@
 namespace dp {
 namespace {
 bool g_we_initialized = false;
+int g_thread_level = MPI_THREAD_SINGLE;
 
 Status mpi_status(int rc, const char* call) {
   if (rc == MPI_SUCCESS) return Status();
@@ -26,15 +27,18 @@ bool mpi_is_initialized() {
 Status mpi_init(int* argc, char*** argv) {
   if (!mpi_is_initialized()) {
     int provided = 0;
-    // FUNNELED: only the main thread calls MPI (a watchdog thread may later observe,
-    // but never call into MPI concurrently).
-    const int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+    // SERIALIZED: the main thread and the gradient-communication thread both call MPI,
+    // never at the same time (src/train/reducer.h); the watchdog thread never calls MPI.
+    const int rc = MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
     if (rc != MPI_SUCCESS) return Status::error("MPI_Init_thread failed (is the MPI installation usable?)");
     g_we_initialized = true;
   }
+  MPI_Query_thread(&g_thread_level);
   // Errors on the world communicator come back as codes instead of killing the job.
   return mpi_status(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
 }
+
+bool mpi_thread_serialized() { return g_thread_level >= MPI_THREAD_SERIALIZED; }
 
 void mpi_finalize() {
   if (g_we_initialized && mpi_is_initialized()) MPI_Finalize();

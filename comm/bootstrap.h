@@ -1,5 +1,5 @@
 // MPI start-up and shutdown, and the facts every rank needs about where it runs.
-//   mpi_init():  MPI_Init_thread (FUNNELED), MPI_ERRORS_RETURN on MPI_COMM_WORLD.
+//   mpi_init():  MPI_Init_thread (SERIALIZED), MPI_ERRORS_RETURN on MPI_COMM_WORLD.
 //   Works as a singleton (no mpirun) with world size 1. Rank, world size, host and
 //   local rank come from MpiCommunicator::info().
 #pragma once
@@ -13,5 +13,8 @@ Status mpi_init(int* argc, char*** argv);
 // MPI_Finalize if we initialised MPI and it is not finalised yet.
 void mpi_finalize();
 bool mpi_is_initialized();
+// True when MPI allows calls from more than one thread, one at a time (SERIALIZED or
+// better): the condition for overlapping the gradient all-reduce with backward.
+bool mpi_thread_serialized();
 
 }  // namespace dp

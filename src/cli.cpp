@@ -47,8 +47,10 @@ std::string OptionTable::to_config_file() const {
 
 OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
   group_ = "Model";
-  add("--model", c.model, "mlp (ReLU hidden layers) or linreg (a single linear layer)")
-      ->check(CLI::IsMember({"mlp", "linreg"}));
+  add("--model", c.model,
+      "mlp (ReLU hidden layers, --hidden), mlp-large (hidden 4096,4096,4096: ~37M parameters, for "
+      "communication studies) or linreg (a single linear layer)")
+      ->check(CLI::IsMember({"mlp", "mlp-large", "linreg"}));
   add("--hidden", c.hidden, "hidden layer widths of the mlp, comma-separated")->delimiter(',');
 
   group_ = "Data";
@@ -91,6 +93,16 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
       "steps between checks that all replicas hold identical parameters (0 = only at the end)");
   add("--threads", c.threads, "BLAS threads per rank (0 = the rank's share of this node's cores)");
   add("--export", c.export_path, "write the trained parameters to this safetensors file");
+
+  group_ = "Communication";
+  add("--bucket-mb", c.bucket_mb,
+      "gradient bucket size in MB: each bucket's all-reduce starts as soon as backward has produced it (the "
+      "first bucket is at most 1 MB); 0 = one all-reduce after the whole backward pass");
+  add("--grad-accum", c.grad_accum,
+      "micro-batches of --batch-size per optimizer step (the effective batch is their sum); only the last "
+      "one communicates");
+  add("--trace", c.trace_path, "write a Chrome/Perfetto timeline (trace.json) of the first --trace-steps steps");
+  add("--trace-steps", c.trace_steps, "steps recorded by --trace");
 
   group_ = "Checkpoints and failures";
   add("--checkpoint-every", c.checkpoint_every,
@@ -138,6 +150,8 @@ int parse_command_line(int argc, char** argv, bool print, CLI::App& app, Config&
     }
     return 2;
   }
+  // mlp-large: the large preset, unless the user gave the widths.
+  if (cfg.model == "mlp-large" && app.get_option("--hidden")->count() == 0) cfg.hidden = {4096, 4096, 4096};
   // linreg has no hidden layers: drop the mlp default unless the user asked for layers.
   if (cfg.model == "linreg") {
     if (app.get_option("--hidden")->count() > 0) {

@@ -12,7 +12,7 @@ namespace dp {
 
 struct Config {
   // model
-  std::string model = "mlp";  // mlp | linreg (linreg = no hidden layer)
+  std::string model = "mlp";  // mlp | mlp-large (hidden 4096,4096,4096) | linreg (no hidden layer)
   std::vector<std::int64_t> hidden = {256, 128};
 
   // data
@@ -41,6 +41,12 @@ struct Config {
   std::int64_t check_every = 100;  // replica hash check every N steps (0 = only at the end)
   int threads = 0;                 // BLAS threads per rank (0 = cores / ranks on the node)
   std::string export_path;         // safetensors file written at the end
+
+  // communication
+  double bucket_mb = 25;       // gradient bucket size; 0 = one all-reduce after backward
+  std::int64_t grad_accum = 1; // micro-batches per optimizer step (communication on the last only)
+  std::string trace_path;      // Chrome/Perfetto timeline written at the end
+  std::int64_t trace_steps = 20;
 
   // reliability
   std::int64_t checkpoint_every = 0;  // steps between checkpoints (0 = none)

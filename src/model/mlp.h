@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "kernels/backend.h"
@@ -49,8 +50,13 @@ class Mlp {
   void init(float* params, std::uint64_t seed) const;
 
   // Forward + loss + backward on one batch. Writes d(L)/d(params) into grads (all of it,
-  // overwritten) and returns L (the batch mean defined above).
-  double forward_backward(const kernels::Context& ctx, const float* params, const Batch& batch, float* grads);
+  // overwritten; with accumulate, added to what grads holds) and returns L (the batch
+  // mean defined above). grads_ready(end), if given, is called as soon as grads[0, end)
+  // is final: after each layer's weight and bias gradients, last layer first, so a
+  // gradient all-reduce can start on them while backward continues below.
+  double forward_backward(const kernels::Context& ctx, const float* params, const Batch& batch, float* grads,
+                          bool accumulate = false,
+                          const std::function<void(std::int64_t end)>& grads_ready = nullptr);
 
   // Forward only: sums for evaluation.
   EvalSums evaluate(const kernels::Context& ctx, const float* params, const Batch& batch);

@@ -69,11 +69,9 @@ void FaultInjector::before_all_reduce(std::int64_t step) const {
   }
 }
 
-void FaultInjector::corrupt(std::int64_t step, float* loss, float* grads, std::int64_t count) const {
-  if (!active(Fault::Kind::nan, step)) return;
+void FaultInjector::poison(float* values, std::int64_t count) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  *loss = nan;
-  for (std::int64_t i = 0; i < count; ++i) grads[i] = nan;
+  for (std::int64_t i = 0; i < count; ++i) values[i] = nan;
 }
 
 }  // namespace dp

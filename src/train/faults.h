@@ -29,8 +29,8 @@ class FaultInjector {
   bool active(Fault::Kind kind, std::int64_t step) const;
   // hang / crash when scheduled for (step, this rank); returns otherwise.
   void before_all_reduce(std::int64_t step) const;
-  // Sets loss and every gradient to NaN when a nan fault is scheduled.
-  void corrupt(std::int64_t step, float* loss, float* grads, std::int64_t count) const;
+  // Fills count values with NaN (for a nan fault, which the caller checks with active()).
+  static void poison(float* values, std::int64_t count);
 
  private:
   std::vector<Fault> faults_;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
+#include "comm/bootstrap.h"
 #include "kernels/buffer_stats.h"
 #include "src/data/batch.h"
 #include "src/data/file_bytes.h"
@@ -22,8 +23,10 @@
 #include "src/train/checkpoint.h"
 #include "src/train/faults.h"
 #include "src/train/progress.h"
+#include "src/train/reducer.h"
 #include "src/train/replica_check.h"
 #include "src/train/safetensors.h"
+#include "src/train/trace.h"
 #include "src/train/trainer_internal.h"
 #include "src/train/watchdog.h"
 #include "src/util/check.h"
@@ -80,7 +83,8 @@ class Run {
         hooks_(hooks),
         world_(comm.world_size()),
         root_(comm.rank() == 0),
-        faults_(parse_faults(cfg.inject_fault, comm.world_size()), comm.rank()) {
+        faults_(parse_faults(cfg.inject_fault, comm.world_size()), comm.rank()),
+        tracer_(!cfg.trace_path.empty(), cfg.trace_steps) {
     setup_threads();
     load_data();
     setup_files(resolved_config_json);
@@ -102,7 +106,7 @@ class Run {
   // One step; returns false when the step was skipped (non-finite values, --on-nonfinite skip).
   bool train_step(std::int64_t epoch, std::int64_t step_in_epoch);
   void report_step(std::int64_t epoch, double loss, double lr, double grad_norm, std::int64_t rows,
-                   const double phase_s[4]);
+                   const double phase_s[4], const StepCommTimes& comm);
   void end_epoch(std::int64_t epoch, double epoch_s);
   void save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch);
   void finish(TrainResult* result);
@@ -116,6 +120,7 @@ class Run {
   const int world_;
   const bool root_;
   FaultInjector faults_;
+  Tracer tracer_;
   kernels::Context ctx_;  // the CPU backend
   int threads_ = 1;
   std::optional<std::string> threads_note_;
@@ -127,11 +132,13 @@ class Run {
 
   std::unique_ptr<Mlp> model_;
   std::unique_ptr<AdamOptimizer> adam_;
+  std::unique_ptr<GradientReducer> reducer_;
   std::unique_ptr<DistributedSampler> sampler_;
   std::vector<float> params_;
   std::vector<float> grads_;  // nparams + 1: the local loss rides in the last slot
   std::int64_t nparams_ = 0;
-  std::int64_t local_batch_ = 0, steps_per_epoch_ = 0, total_steps_ = 0, epochs_ = 0;
+  // A step takes up to grad_accum micro-batches of local_batch_ rows on each rank.
+  std::int64_t local_batch_ = 0, micro_per_epoch_ = 0, steps_per_epoch_ = 0, total_steps_ = 0, epochs_ = 0;
   LrSchedule schedule_;
   std::unique_ptr<Progress> progress_;
   Batch batch_, eval_batch_;
@@ -213,7 +220,8 @@ void Run::build_model() {
 
   sampler_ = std::make_unique<DistributedSampler>(train.count, comm_.rank(), world_, cfg_.seed, /*shuffle=*/true,
                                                   cfg_.drop_last);
-  steps_per_epoch_ = (sampler_->shard_count() + local_batch_ - 1) / local_batch_;
+  micro_per_epoch_ = (sampler_->shard_count() + local_batch_ - 1) / local_batch_;
+  steps_per_epoch_ = (micro_per_epoch_ + cfg_.grad_accum - 1) / cfg_.grad_accum;
   total_steps_ = cfg_.steps > 0 ? cfg_.steps : cfg_.epochs * steps_per_epoch_;
   epochs_ = (total_steps_ + steps_per_epoch_ - 1) / steps_per_epoch_;
   schedule_.kind = cfg_.lr_schedule == "cosine" ? LrScheduleKind::cosine : LrScheduleKind::constant;
@@ -221,6 +229,12 @@ void Run::build_model() {
   schedule_.min_lr = cfg_.min_lr;
   schedule_.warmup_steps = cfg_.warmup_steps;
   schedule_.total_steps = total_steps_;
+
+  // Buckets over the gradients and the loss slot; the first at most 1 MB.
+  const double bucket_nbytes = cfg_.bucket_mb * 1024 * 1024;
+  const auto buckets = plan_buckets(nparams_ + 1, static_cast<std::int64_t>(std::min(bucket_nbytes, 1024.0 * 1024)),
+                                    static_cast<std::int64_t>(bucket_nbytes));
+  reducer_ = std::make_unique<GradientReducer>(comm_, grads_.data(), buckets, mpi_thread_serialized(), &tracer_);
 
   reserve_batch(train, local_batch_, &batch_);
   eval_idx_.resize(static_cast<std::size_t>(cfg_.eval_batch_size));
@@ -237,8 +251,14 @@ void Run::print_banner() {
       "dptrain: ", world_, " rank(s), ", threads_, " BLAS thread(s) per rank, model ", cfg_.model, " ", layers, " (",
       nparams_, " parameters, ",
       model_->loss_kind() == LossKind::softmax_xent ? "softmax cross-entropy" : "mean squared error", "), ",
-      train.count, " training samples, global batch ", cfg_.batch_size, " (", local_batch_, " per rank), ",
+      train.count, " training samples, global batch ", cfg_.batch_size, " (", local_batch_, " per rank)",
+      cfg_.grad_accum > 1 ? concat(" x ", cfg_.grad_accum, " micro-batches = ", cfg_.batch_size * cfg_.grad_accum,
+                                   " samples per step")
+                          : std::string(),
+      ", ",
       total_steps_, " steps in ", epochs_, " epoch(s)", run_dir_.empty() ? std::string() : ", run dir " + run_dir_,
+      concat(", ", reducer_->buckets().size(), " gradient bucket(s)",
+             reducer_->overlapping() ? " overlapped with backward" : ""),
       cfg_.checkpoint_every > 0 ? concat(", checkpoints every ", cfg_.checkpoint_every, " steps in ", checkpoint_dir_)
                                 : std::string()));
   if (threads_note_) progress_->print_line(*threads_note_);
@@ -257,7 +277,7 @@ json Run::resume_config() const {
               {"warmup-steps", cfg_.warmup_steps}, {"min-lr", cfg_.min_lr},
               {"weight-decay", cfg_.weight_decay}, {"beta1", cfg_.beta1},
               {"beta2", cfg_.beta2},          {"eps", cfg_.eps},
-              {"total_steps", total_steps_}};
+              {"grad-accum", cfg_.grad_accum}, {"total_steps", total_steps_}};
 }
 
 void Run::resume() {
@@ -313,32 +333,62 @@ void Run::resume() {
 
 bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
   const std::int64_t this_step = step_ + 1;  // 1-based number of the step being taken
+  const bool trace = tracer_.recording(this_step);
   comm_.set_step(this_step);
-  Stopwatch phase;
-  double phase_s[4];  // data, compute, comm, optim
+  reducer_->start_step(this_step);
+  double phase_s[4] = {0, 0, 0, 0};  // data, compute, exposed communication, optimizer
 
-  const auto& shard = sampler_->shard();
-  const std::int64_t begin = step_in_epoch * local_batch_;
-  const std::int64_t rows = std::min(local_batch_, sampler_->shard_count() - begin);
-  gather_batch(data_.train, shard.data() + begin, rows, &batch_);
-  phase_s[0] = phase.lap_s();
-
+  // Micro-batches micro_begin .. micro_end-1 of this epoch (grad_accum of them, fewer at
+  // the end of an epoch); gradients accumulate, the last one's backward starts the
+  // bucketed all-reduce as its layers finish.
+  const std::int64_t micro_begin = step_in_epoch * cfg_.grad_accum;
+  const std::int64_t micro_end = std::min(micro_per_epoch_, micro_begin + cfg_.grad_accum);
+  const std::int64_t micros = micro_end - micro_begin;
+  const bool poison = faults_.active(Fault::Kind::nan, this_step);
+  std::int64_t poisoned_until = 0, rows_total = 0;
+  double loss_sum = 0.0;
+  for (std::int64_t m = micro_begin; m < micro_end; ++m) {
+    const bool last = m + 1 == micro_end;
+    const double t0 = now_seconds();
+    const std::int64_t begin = m * local_batch_;
+    const std::int64_t rows = std::min(local_batch_, sampler_->shard_count() - begin);
+    gather_batch(data_.train, sampler_->shard().data() + begin, rows, &batch_);
+    rows_total += rows;
+    const double t1 = now_seconds();
+    // A finished prefix of the gradients goes to the reducer (and, under the nan fault,
+    // is poisoned first, so no bucket leaves this rank clean).
+    auto ready = [&](std::int64_t ready_end) {
+      if (poison) faults_.poison(grads_.data() + poisoned_until, ready_end - poisoned_until);
+      poisoned_until = ready_end;
+      reducer_->ready(ready_end);
+    };
+    loss_sum += model_->forward_backward(ctx_, params_.data(), batch_, grads_.data(), /*accumulate=*/m > micro_begin,
+                                         last ? std::function<void(std::int64_t)>(ready) : nullptr);
+    const double t2 = now_seconds();
+    phase_s[0] += t1 - t0;
+    phase_s[1] += t2 - t1;
+    if (trace) {
+      tracer_.add(Tracer::data, "gather batch", t0, t1, {{"step", this_step}, {"rows", rows}});
+      tracer_.add(Tracer::compute, "forward + backward", t1, t2, {{"step", this_step}, {"micro_batch", m - micro_begin}});
+    }
+  }
   float* loss_slot = &grads_[static_cast<std::size_t>(nparams_)];
-  *loss_slot = static_cast<float>(model_->forward_backward(ctx_, params_.data(), batch_, grads_.data()));
-  faults_.corrupt(this_step, loss_slot, grads_.data(), nparams_);
+  *loss_slot = static_cast<float>(poison ? std::nan("") : loss_sum);
   const float local_loss = *loss_slot;
-  phase_s[1] = phase.lap_s();
 
   faults_.before_all_reduce(this_step);
-  comm_.set_label("gradients");
-  DP_CHECK_OK(comm_.all_reduce(grads_.data(), grads_.size(), ReduceOp::sum));
-  comm_.set_label(nullptr);
-  phase_s[2] = phase.lap_s();
+  StepCommTimes comm_times;
+  const double t_wait = now_seconds();
+  DP_CHECK_OK(reducer_->finish(&comm_times));
+  phase_s[2] = comm_times.exposed_s;
+  if (trace) tracer_.add(Tracer::compute, "wait for gradients", t_wait, now_seconds(), {{"step", this_step}});
+  Stopwatch phase;
 
   // The summed buffer is identical on every rank, so this check reaches the same verdict
   // everywhere without another collective.
   const kernels::BufferStats stats = kernels::buffer_stats(ctx_, grads_.data(), nparams_);
-  const double loss = static_cast<double>(*loss_slot) / world_;
+  const double contributions = static_cast<double>(world_) * static_cast<double>(micros);
+  const double loss = static_cast<double>(*loss_slot) / contributions;
   const double lr = schedule_.at(step_);
   ++step_;
   if (stats.nonfinite > 0 || !std::isfinite(loss)) {
@@ -360,15 +410,17 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
     progress_->print_line("warning: " + what + "; step skipped (--on-nonfinite skip)");
     return false;
   }
-  adam_->step(ctx_, params_.data(), grads_.data(), lr, 1.0f / static_cast<float>(world_));
-  phase_s[3] = phase.lap_s();
+  // The mean over all W * micros contributions: each is a mean over its rows.
+  adam_->step(ctx_, params_.data(), grads_.data(), lr, static_cast<float>(1.0 / contributions));
+  phase_s[3] = phase.elapsed_s();
+  if (trace) tracer_.add(Tracer::optimizer, "adam", now_seconds() - phase_s[3], now_seconds(), {{"step", this_step}});
   if (hooks_.after_step) hooks_.after_step(step_, params_.data(), nparams_);
-  report_step(epoch, loss, lr, std::sqrt(stats.sum_squares) / world_, rows, phase_s);
+  report_step(epoch, loss, lr, std::sqrt(stats.sum_squares) / contributions, rows_total, phase_s, comm_times);
   return true;
 }
 
 void Run::report_step(std::int64_t epoch, double loss, double lr, double grad_norm, std::int64_t rows,
-                      const double phase_s[4]) {
+                      const double phase_s[4], const StepCommTimes& comm) {
   const double step_s = phase_s[0] + phase_s[1] + phase_s[2] + phase_s[3];
   const double global_rows = static_cast<double>(rows) * world_;
   last_loss_ = loss;
@@ -385,7 +437,8 @@ void Run::report_step(std::int64_t epoch, double loss, double lr, double grad_no
                  {"step_ms", 1e3 * step_s},
                  {"data_ms", 1e3 * phase_s[0]},
                  {"compute_ms", 1e3 * phase_s[1]},
-                 {"comm_ms", 1e3 * phase_s[2]},
+                 {"comm_ms", 1e3 * comm.busy_s},
+                 {"exposed_comm_ms", 1e3 * comm.exposed_s},
                  {"optim_ms", 1e3 * phase_s[3]}});
   StepStats st;
   st.step = step_;
@@ -451,6 +504,7 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
 }
 
 TrainResult Run::run() {
+  tracer_.start(comm_);
   bool stopped = false;
   const bool periodic = cfg_.checkpoint_every > 0;
   for (std::int64_t epoch = start_epoch_; epoch < epochs_ && step_ < total_steps_ && !stopped; ++epoch) {
@@ -506,6 +560,11 @@ void Run::finish(TrainResult* result) {
     progress_->print_line(concat("done: ", step_, " steps, ", epochs_, " epoch(s) in ", fixed(result->wall_s, 1),
                                  " s; ", evaluation, "; last train loss ", fixed(last_loss_, 4),
                                  skipped_ ? concat("; ", skipped_, " step(s) skipped (non-finite)") : ""));
+  }
+  if (!cfg_.trace_path.empty()) {
+    agree_on_user_errors(comm_, [&] { tracer_.write(comm_, cfg_.trace_path); });
+    progress_->print_line(concat("wrote the timeline of steps 1-", std::min(cfg_.trace_steps, step_), " to ",
+                                 cfg_.trace_path, " (open it in ui.perfetto.dev or chrome://tracing)"));
   }
   if (!cfg_.export_path.empty() && !result->stopped_early) {
     agree_on_user_errors(comm_, [&] {

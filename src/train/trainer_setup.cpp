@@ -27,8 +27,8 @@ CpuShare cpu_share(int local_size) {
 }
 
 void validate_config(const Config& c, int world) {
-  DP_USER_CHECK(c.model == "mlp" || c.model == "linreg", "--model: unknown model '", c.model,
-                "' (expected mlp or linreg)");
+  DP_USER_CHECK(c.model == "mlp" || c.model == "mlp-large" || c.model == "linreg", "--model: unknown model '",
+                c.model, "' (expected mlp, mlp-large or linreg)");
   DP_USER_CHECK(c.device == "cpu", "--device: '", c.device,
                 "' is not available in this build (only cpu; the CUDA backend is not built yet)");
   DP_USER_CHECK(c.batch_size >= 1, "--batch-size must be >= 1, got ", c.batch_size);
@@ -53,7 +53,10 @@ void validate_config(const Config& c, int world) {
   DP_USER_CHECK(c.eps > 0, "--eps must be > 0");
   DP_USER_CHECK(c.min_lr >= 0 && c.min_lr <= c.lr, "--min-lr must lie in [0, --lr]");
   DP_USER_CHECK(c.threads >= 0, "--threads must be >= 0");
-  DP_USER_CHECK(c.model == "mlp" || c.hidden.empty(), "--hidden applies to --model mlp only");
+  DP_USER_CHECK(c.model != "linreg" || c.hidden.empty(), "--hidden applies to --model mlp only");
+  DP_USER_CHECK(c.bucket_mb >= 0, "--bucket-mb must be >= 0 (0 = one all-reduce after backward)");
+  DP_USER_CHECK(c.grad_accum >= 1, "--grad-accum must be >= 1");
+  DP_USER_CHECK(c.trace_steps >= 1, "--trace-steps must be >= 1");
   DP_USER_CHECK(c.checkpoint_every >= 0, "--checkpoint-every must be >= 0");
   DP_USER_CHECK(c.keep_checkpoints >= 1, "--keep-checkpoints must be >= 1");
   DP_USER_CHECK(c.comm_timeout_s >= 0, "--comm-timeout must be >= 0 (0 = no timeout)");

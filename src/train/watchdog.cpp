@@ -61,6 +61,14 @@ Status GuardedCommunicator::guarded(const char* collective, F&& call) {
   return s;
 }
 
+Status GuardedCommunicator::all_reduce_as(void* data, std::size_t count, DataType type, ReduceOp op,
+                                          const std::string& what, std::int64_t step) {
+  watchdog_.arm(what, step);
+  Status s = inner_.all_reduce(data, count, type, op);
+  watchdog_.disarm();
+  return s;
+}
+
 Status GuardedCommunicator::all_reduce(void* data, std::size_t count, DataType type, ReduceOp op) {
   return guarded("all_reduce", [&] { return inner_.all_reduce(data, count, type, op); });
 }

@@ -56,6 +56,11 @@ class GuardedCommunicator final : public Communicator {
   // Names the next collectives (e.g. "all_reduce(gradients)") until changed.
   void set_label(const char* label) { label_ = label; }
 
+  // An all-reduce named explicitly (for another thread: it reads no label or step that
+  // the main thread sets).
+  Status all_reduce_as(void* data, std::size_t count, DataType type, ReduceOp op, const std::string& what,
+                       std::int64_t step);
+
   const RankInfo& info() const override { return inner_.info(); }
   using Communicator::all_reduce;
   Status all_reduce(void* data, std::size_t count, DataType type, ReduceOp op) override;
