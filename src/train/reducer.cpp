@@ -48,9 +48,11 @@ void GradientReducer::start_step(std::int64_t step) {
 
 void GradientReducer::reduce(std::size_t b) {
   const Bucket& bucket = buckets_[b];
+  const bool single = buckets_.size() == 1;
   const double t0 = now_seconds();
   Status s = comm_.all_reduce_as(grads_ + bucket.begin, static_cast<std::size_t>(bucket.end - bucket.begin),
-                                 DataType::f32, ReduceOp::sum, concat("all_reduce(gradient bucket ", b, ")"), step_);
+                                 DataType::f32, ReduceOp::sum, single ? "gradients" : "gradient bucket",
+                                 single ? -1 : static_cast<std::int64_t>(b), step_);
   const double t1 = now_seconds();
   if (tracer_ && tracer_->recording(step_))
     tracer_->add(Tracer::communication, concat("all_reduce bucket ", b), t0, t1,

@@ -22,15 +22,20 @@ Watchdog::~Watchdog() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Watchdog::arm(std::string what, std::int64_t step) {
+void Watchdog::arm(const char* collective, const char* label, std::int64_t index, std::int64_t step) {
+  if (timeout_s_ <= 0) return;
+  const double now = now_seconds();
   std::lock_guard<std::mutex> lock(mu_);
   armed_ = true;
-  armed_at_ = now_seconds();
-  what_ = std::move(what);
+  armed_at_ = now;
+  collective_ = collective;
+  label_ = label;
+  index_ = index;
   step_ = step;
 }
 
 void Watchdog::disarm() {
+  if (timeout_s_ <= 0) return;
   std::lock_guard<std::mutex> lock(mu_);
   armed_ = false;
 }
@@ -44,10 +49,12 @@ void Watchdog::run() {
     if (stop_ || !armed_) continue;
     const double waited = now_seconds() - armed_at_;
     if (waited < timeout_s_) continue;
+    std::string what = collective_;
+    if (label_) what += index_ >= 0 ? concat("(", label_, " ", index_, ")") : concat("(", label_, ")");
     std::fprintf(stderr,
                  "dptrain: error: %s %s at step %lld did not complete within %.0f s (--comm-timeout): "
                  "another rank has probably died or hung; ending the job\n",
-                 identity_prefix().c_str(), what_.c_str(), static_cast<long long>(step_), timeout_s_);
+                 identity_prefix().c_str(), what.c_str(), static_cast<long long>(step_), timeout_s_);
     std::fflush(stderr);
     std::_Exit(kExitCommTimeout);
   }
@@ -55,15 +62,15 @@ void Watchdog::run() {
 
 template <typename F>
 Status GuardedCommunicator::guarded(const char* collective, F&& call) {
-  watchdog_.arm(label_ ? concat(collective, "(", label_, ")") : std::string(collective), step_);
+  watchdog_.arm(collective, label_, -1, step_);
   Status s = call();
   watchdog_.disarm();
   return s;
 }
 
 Status GuardedCommunicator::all_reduce_as(void* data, std::size_t count, DataType type, ReduceOp op,
-                                          const std::string& what, std::int64_t step) {
-  watchdog_.arm(what, step);
+                                          const char* label, std::int64_t index, std::int64_t step) {
+  watchdog_.arm("all_reduce", label, index, step);
   Status s = inner_.all_reduce(data, count, type, op);
   watchdog_.disarm();
   return s;

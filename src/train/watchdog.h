@@ -30,7 +30,10 @@ class Watchdog {
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
-  void arm(std::string what, std::int64_t step);
+  // Cheap enough for every collective (no allocation): the message is only built when the
+  // timeout fires, as "collective(label index)". label may be null, index < 0 = none; the
+  // strings must outlive the armed period (string literals in practice).
+  void arm(const char* collective, const char* label, std::int64_t index, std::int64_t step);
   void disarm();
   double timeout_s() const { return timeout_s_; }
 
@@ -42,7 +45,9 @@ class Watchdog {
   bool stop_ = false;
   bool armed_ = false;
   double armed_at_ = 0.0;
-  std::string what_;
+  const char* collective_ = "";
+  const char* label_ = nullptr;
+  std::int64_t index_ = -1;
   std::int64_t step_ = 0;
   std::thread thread_;
 };
@@ -56,10 +61,10 @@ class GuardedCommunicator final : public Communicator {
   // Names the next collectives (e.g. "all_reduce(gradients)") until changed.
   void set_label(const char* label) { label_ = label; }
 
-  // An all-reduce named explicitly (for another thread: it reads no label or step that
-  // the main thread sets).
-  Status all_reduce_as(void* data, std::size_t count, DataType type, ReduceOp op, const std::string& what,
-                       std::int64_t step);
+  // An all-reduce named explicitly, e.g. ("gradient bucket", 3): for another thread, as it
+  // reads no label or step that the main thread sets. label must be a string literal.
+  Status all_reduce_as(void* data, std::size_t count, DataType type, ReduceOp op, const char* label,
+                       std::int64_t index, std::int64_t step);
 
   const RankInfo& info() const override { return inner_.info(); }
   using Communicator::all_reduce;
