@@ -93,6 +93,8 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
       "steps between checks that all replicas hold identical parameters (0 = only at the end)");
   add("--threads", c.threads, "BLAS threads per rank (0 = the rank's share of this node's cores)");
   add("--export", c.export_path, "write the trained parameters to this safetensors file");
+  add_flag("--print-topology", c.print_topology,
+           "print where every rank runs (host, local rank, cores it may use, device, BLAS threads) at start");
 
   group_ = "Communication";
   add("--bucket-mb", c.bucket_mb,

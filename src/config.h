@@ -41,6 +41,7 @@ struct Config {
   std::int64_t check_every = 100;  // replica hash check every N steps (0 = only at the end)
   int threads = 0;                 // BLAS threads per rank (0 = cores / ranks on the node)
   std::string export_path;         // safetensors file written at the end
+  bool print_topology = false;     // rank -> host -> local rank -> cores -> device map at start
 
   // communication
   double bucket_mb = 25;       // gradient bucket size; 0 = one all-reduce after backward

@@ -86,6 +86,7 @@ class Run {
         faults_(parse_faults(cfg.inject_fault, comm.world_size()), comm.rank()),
         tracer_(!cfg.trace_path.empty(), cfg.trace_steps) {
     setup_threads();
+    if (cfg.print_topology) print_topology();
     load_data();
     setup_files(resolved_config_json);
     build_model();
@@ -97,6 +98,7 @@ class Run {
 
  private:
   void setup_threads();
+  void print_topology();
   void load_data();
   void setup_files(const std::string& resolved_config_json);
   void build_model();
@@ -163,6 +165,25 @@ void Run::setup_threads() {
                            "uses ",
                            threads_, " BLAS thread(s); mpirun --bind-to none (or --map-by slot:PE=", share.per_rank,
                            ") lets it use ", share.per_rank);
+}
+
+// Every rank describes itself in a fixed-size slot; rank 0 prints the gathered table.
+void Run::print_topology() {
+  constexpr std::size_t kSlot = 256;
+  const RankInfo& me = comm_.info();
+  std::string line = concat("rank ", me.rank, ": host ", me.host, ", local rank ", me.local_rank, "/", me.local_size,
+                            ", cores ", affinity_text(), ", device ", cfg_.device, ", ", threads_, " BLAS thread(s)");
+  line.resize(kSlot - 1, ' ');
+  std::vector<char> all(kSlot * static_cast<std::size_t>(world_));
+  DP_CHECK_OK(comm_.all_gather(line.c_str(), all.data(), kSlot));
+  if (!root_) return;
+  std::printf("topology (%d rank(s)):\n", world_);
+  for (int r = 0; r < world_; ++r) {
+    std::string row(all.data() + static_cast<std::size_t>(r) * kSlot, kSlot - 1);
+    row.erase(row.find_last_not_of(' ') + 1);
+    std::printf("  %s\n", row.c_str());
+  }
+  std::fflush(stdout);
 }
 
 void Run::load_data() {

@@ -13,6 +13,9 @@
 
 namespace dp {
 
+// The cores this process may run on, as a list of ranges: "0-3,8".
+std::string affinity_text();
+
 // runs/<YYYYmmdd-HHMMSS>[-N] (rank 0 decides; the caller broadcasts it).
 std::string default_run_dir();
 

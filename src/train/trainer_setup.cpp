@@ -67,6 +67,20 @@ void validate_config(const Config& c, int world) {
 }
 
 
+std::string affinity_text() {
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return "?";
+  std::string out;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (!CPU_ISSET(c, &set)) continue;
+    int last = c;
+    while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set)) ++last;
+    out += (out.empty() ? "" : ",") + (last == c ? std::to_string(c) : concat(c, "-", last));
+    c = last;
+  }
+  return out;
+}
+
 std::string default_run_dir() {
   char stamp[32];
   const std::time_t t = std::time(nullptr);
