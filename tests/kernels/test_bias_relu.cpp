@@ -82,6 +82,30 @@ TEST_CASE("bias_backward: zero rows gives db = 0", "[bias]") {
   for (float x : db) REQUIRE(x == 0.0f);
 }
 
+TEST_CASE("bias_backward with accumulate adds the column sums to db (gradient accumulation)", "[bias]") {
+  dp::Rng rng(77);
+  const std::int64_t rows = 33, cols = 17;
+  const auto dy = dp::test::normal_floats(rng, rows * cols, 1.0);
+  const auto start = dp::test::normal_floats(rng, cols, 5.0);
+  std::vector<float> db = start;
+  dp::kernels::bias_backward(kCtx, dy.data(), db.data(), rows, cols, /*accumulate=*/true);
+  Mismatches mm;
+  for (std::int64_t j = 0; j < cols; ++j) {
+    double want = static_cast<double>(start[j]), scale = std::fabs(want);
+    for (std::int64_t i = 0; i < rows; ++i) {
+      want += static_cast<double>(dy[i * cols + j]);
+      scale += std::fabs(static_cast<double>(dy[i * cols + j]));
+    }
+    mm.check(j, static_cast<double>(db[j]), want, dp::tol::reduction_tol(rows + 1) * scale);
+  }
+  INFO(mm.report());
+  REQUIRE(mm.wrong() == 0);
+  // Zero rows with accumulate leaves db as it was.
+  std::vector<float> same = start;
+  dp::kernels::bias_backward(kCtx, nullptr, same.data(), 0, cols, /*accumulate=*/true);
+  REQUIRE(same == start);
+}
+
 TEST_CASE("relu_forward: y = max(x, 0), NaN propagates, in place allowed", "[relu]") {
   const float denorm = std::numeric_limits<float>::denorm_min();
   std::vector<float> x = {0.0f,  -0.0f, -1.0f, 1.0f,  -denorm, denorm, kNaN,
