@@ -56,9 +56,10 @@ std::uint64_t parse_size(const std::string& text, const char* flag) {
   if (*end == 'K' || *end == 'k') mult = 1ull << 10, ++end;
   else if (*end == 'M' || *end == 'm') mult = 1ull << 20, ++end;
   else if (*end == 'G' || *end == 'g') mult = 1ull << 30, ++end;
-  DP_USER_CHECK(*end == '\0' && v >= 4 && std::isfinite(v), flag, ": '", text,
-                "' is not a size of at least 4 bytes (e.g. 8, 64K, 1M, 1G)");
-  return static_cast<std::uint64_t>(v * static_cast<double>(mult));
+  const double nbytes = v * static_cast<double>(mult);
+  DP_USER_CHECK(*end == '\0' && std::isfinite(nbytes) && nbytes >= 4 && nbytes <= 64.0 * (1ull << 30), flag, ": '",
+                text, "' is not a size between 4 bytes and 64G (e.g. 8, 64K, 1M, 1G)");
+  return static_cast<std::uint64_t>(nbytes);
 }
 
 void fill(std::vector<float>& x, std::size_t count, int rank) {

@@ -9,7 +9,7 @@ set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config libopenmpi-dev openmpi-bin libopenblas-dev
             libcli11-dev nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist)
-test_pkgs=(catch2 python3 python3-numpy)
+test_pkgs=(catch2 python3 python3-numpy python3-matplotlib)
 bench_pkgs=(python3-torch python3-matplotlib)
 
 wanted=()

@@ -91,7 +91,9 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
   add("--log-every", c.log_every, "steps between progress lines when not on a terminal");
   add("--check-every", c.check_every,
       "steps between checks that all replicas hold identical parameters (0 = only at the end)");
-  add("--threads", c.threads, "BLAS threads per rank (0 = the rank's share of this node's cores)");
+  add("--threads", c.threads,
+      "BLAS threads per rank (0 = OPENBLAS_NUM_THREADS or OMP_NUM_THREADS if set, else the rank's share of this "
+      "node's cores)");
   add("--export", c.export_path, "write the trained parameters to this safetensors file");
   add_flag("--print-topology", c.print_topology,
            "print where every rank runs (host, local rank, cores it may use, device, BLAS threads) at start");

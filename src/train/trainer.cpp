@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -156,10 +157,20 @@ class Run {
 };
 
 void Run::setup_threads() {
+  // --threads, else OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (what cluster scripts set),
+  // else this rank's share of the node's cores.
   const CpuShare share = cpu_share(comm_.info().local_size);
-  threads_ = cfg_.threads > 0 ? cfg_.threads : share.threads;
+  int from_env = 0;
+  for (const char* var : {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"}) {
+    const char* value = std::getenv(var);
+    if (value && std::atoi(value) > 0) {
+      from_env = std::atoi(value);
+      break;
+    }
+  }
+  threads_ = cfg_.threads > 0 ? cfg_.threads : from_env > 0 ? from_env : share.threads;
   kernels::set_cpu_threads(threads_);
-  if (cfg_.threads == 0 && share.allowed < share.per_rank)
+  if (cfg_.threads == 0 && from_env == 0 && share.allowed < share.per_rank)
     threads_note_ = concat("note: this rank may only run on ", share.allowed, " of the ", share.per_rank,
                            " cores that are its share of the node (mpirun binds ranks to cores by default), so it "
                            "uses ",

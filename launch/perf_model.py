@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""A performance model of dptrain's data-parallel step, fitted here and used to predict.
+
+  launch/perf_model.py --dpbench d2.json d4.json --sweep DIR [--cores N] --out DIR
+
+1. All-reduce (alpha-beta). Ring: T = 2(n-1)·alpha + 2(n-1)/n · m/beta; tree (for small,
+   latency-bound messages; a pipelined reduce + broadcast down a binary tree, as NCCL's
+   double binary tree): T = 2·log2(n)·alpha + 2·m/beta; the model takes the faster of the
+   two, as MPI/NCCL pick algorithms by size. alpha (s) and beta (bytes/s,
+   the bus bandwidth) are fitted by least squares on relative error to every size of
+   every `dpbench allreduce --json` file given (dptrain's communicator column).
+2. Step. T(n) = s(n)·(data(b) + compute(b) + optim) + (1 - h)·T_allreduce(n, 4·(P+1)),
+   b = the per-rank batch, P = parameters (+1: the loss rides in the buffer), h = the
+   fraction of the all-reduce hidden behind backward (0 with one bucket; from
+   bench/overlap.py otherwise), s(n) = max(1, n·threads/cores): ranks that share cores
+   run their compute that much slower (oversubscription on small machines).
+   data, compute and optim come from the ONE-rank runs of a launch/scaling.sh sweep only
+   (compute linear in b, fitted through the 1-rank strong and weak points), so every
+   multi-rank number is a genuine prediction, compared with the sweep's measurements.
+3. Cluster predictions: the same model with published interconnect figures and an
+   assumed GPU compute rate (see --help of the cluster options and docs/scaling.md).
+
+Writes OUT/model.json (the fit), OUT/predictions.json ({"strong": {n: ms}, "weak": ...},
+for launch/report.py --model-prediction) and OUT/model.md (fit quality, measured vs
+predicted, cluster predictions).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+
+
+def allreduce_time(n: int, nbytes: float, alpha: float, beta: float) -> float:
+    if n <= 1:
+        return 0.0
+    ring = 2 * (n - 1) * alpha + 2 * (n - 1) / n * nbytes / beta
+    tree = 2 * math.log2(n) * alpha + 2 * nbytes / beta
+    return min(ring, tree)
+
+
+def fit_alpha_beta(points: list[tuple[int, float, float]]) -> tuple[float, float, float]:
+    """points: (n, bytes, seconds). Least squares on relative error for the ring form
+    t = x1·alpha + x2·(1/beta), x1 = 2(n-1), x2 = 2(n-1)/n·m (weights 1/t), then one
+    refinement pass that drops points the tree form explains better. Returns
+    (alpha, beta, geometric-mean relative error)."""
+    def solve(rows):
+        # Normal equations of the weighted 2-parameter problem.
+        s11 = s12 = s22 = b1 = b2 = 0.0
+        for x1, x2, t in rows:
+            w = 1.0 / (t * t)
+            s11 += w * x1 * x1
+            s12 += w * x1 * x2
+            s22 += w * x2 * x2
+            b1 += w * x1 * t
+            b2 += w * x2 * t
+        det = s11 * s22 - s12 * s12
+        a = (b1 * s22 - b2 * s12) / det
+        inv_beta = (s11 * b2 - s12 * b1) / det
+        return max(a, 1e-9), 1.0 / max(inv_beta, 1e-15)
+
+    rows = [(2 * (n - 1), 2 * (n - 1) / n * m, t) for n, m, t in points if n > 1]
+    alpha, beta = solve(rows)
+    errs = [abs(allreduce_time(n, m, alpha, beta) - t) / t for n, m, t in points if n > 1]
+    gmean = math.exp(statistics.mean(math.log(max(e, 1e-6)) for e in errs))
+    return alpha, beta, gmean
+
+
+def load_dpbench(paths: list[str]) -> list[tuple[int, float, float]]:
+    points = []
+    for p in paths:
+        d = json.loads(Path(p).read_text())
+        n = d["ranks"]
+        for r in d["results"]:
+            points.append((n, float(r["bytes"]), r["dptrain"]["time_us"] * 1e-6))
+    return points
+
+
+def read_run(run_dir: Path, warmup: int) -> dict:
+    recs = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    train = [r for r in recs if r.get("type") == "train" and r["step"] > warmup]
+    config = json.loads((run_dir / "config.json").read_text())
+    med = lambda k: statistics.median(r[k] for r in train)  # noqa: E731
+    return {"ranks": config["world_size"], "threads": config.get("threads_per_rank", 1),
+            "global_batch": config["batch-size"], "step_ms": med("step_ms"), "data_ms": med("data_ms"),
+            "compute_ms": med("compute_ms"), "optim_ms": med("optim_ms"), "comm_ms": med("comm_ms"),
+            "exposed_ms": med("exposed_comm_ms"), "samples": train[0]["samples"] if train else 0}
+
+
+def sweep_runs(sweep: Path, warmup: int) -> dict:
+    runs = {}
+    for mode in ("strong", "weak"):
+        for d in sorted((sweep / mode).glob("ranks*")):
+            if (d / "metrics.jsonl").is_file():
+                runs.setdefault(mode, {})[int(d.name[len("ranks"):])] = read_run(d, warmup)
+    return runs
+
+
+def params_of(sweep: Path) -> int:
+    """Parameter count from a run's stdout banner ('... (235146 parameters, ...')."""
+    for log in sweep.glob("*/ranks1/stdout.log"):
+        for line in log.read_text().splitlines():
+            if "parameters" in line and line.startswith("dptrain:"):
+                return int(line.split(" parameters")[0].split("(")[-1])
+    raise SystemExit(f"cannot find the parameter count in {sweep}/*/ranks1/stdout.log")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--dpbench", nargs="+", required=True, help="dpbench allreduce --json files (n >= 2)")
+    p.add_argument("--sweep", required=True, help="a launch/scaling.sh output directory")
+    p.add_argument("--warmup", type=int, default=None,
+                   help="steps of each run left out (default: the sweep's, from DIR/sweep.json)")
+    p.add_argument("--cores", type=int, default=None,
+                   help="cores of the machine the sweep ran on (default: DIR/sweep.json's, else this machine's)")
+    p.add_argument("--hidden-fraction", type=float, default=0.0,
+                   help="h: fraction of the all-reduce hidden behind backward (0 for one bucket)")
+    p.add_argument("--out", required=True)
+    # Cluster assumptions (docs/scaling.md states the sources).
+    p.add_argument("--gpu-tflops", type=float, default=40.0,
+                   help="sustained FP32 GEMM rate of one H100 (TF32 off), TFLOP/s")
+    p.add_argument("--nvlink-busbw", type=float, default=400.0, help="NCCL all-reduce bus bandwidth in a node, GB/s")
+    p.add_argument("--nvlink-alpha-us", type=float, default=6.0, help="per-hop latency in a node, us")
+    p.add_argument("--ib-busbw", type=float, default=45.0,
+                   help="bus bandwidth across nodes, GB/s per GPU (one 400 Gb/s NIC per GPU)")
+    p.add_argument("--ib-alpha-us", type=float, default=8.0, help="per-hop latency across nodes, us")
+    args = p.parse_args()
+
+    import os
+    sweep_meta = {}
+    if (Path(args.sweep) / "sweep.json").is_file():
+        sweep_meta = json.loads((Path(args.sweep) / "sweep.json").read_text())
+    cores = args.cores or sweep_meta.get("cores") or len(os.sched_getaffinity(0))
+    warmup = args.warmup if args.warmup is not None else sweep_meta.get("warmup", 20)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    points = load_dpbench(args.dpbench)
+    alpha, beta, fit_err = fit_alpha_beta(points)
+    runs = sweep_runs(Path(args.sweep), warmup)
+    nparams = params_of(Path(args.sweep))
+    grad_bytes = 4.0 * (nparams + 1)
+
+    # One-rank calibration: compute linear in the per-rank batch through the strong and
+    # weak 1-rank points; data per row; optim constant.
+    ones = [runs[m][1] for m in ("strong", "weak") if m in runs and 1 in runs[m]]
+    if not ones:
+        raise SystemExit("the sweep has no 1-rank run to calibrate from")
+    bs = [o["global_batch"] for o in ones]
+    if len(set(bs)) >= 2:
+        (b0, c0), (b1, c1) = [(o["global_batch"], o["compute_ms"]) for o in ones[:2]]
+        slope = (c1 - c0) / (b1 - b0)
+        intercept = c0 - slope * b0
+    else:
+        slope, intercept = ones[0]["compute_ms"] / bs[0], 0.0
+    data_per_row = statistics.mean(o["data_ms"] / o["global_batch"] for o in ones)
+    optim_ms = statistics.mean(o["optim_ms"] for o in ones)
+    threads = ones[0]["threads"]
+
+    def predict_step_ms(n: int, b: int) -> dict:
+        s = max(1.0, n * threads / cores)
+        comp = s * (intercept + slope * b)
+        other = s * (data_per_row * b + optim_ms)
+        comm = 1e3 * allreduce_time(n, grad_bytes, alpha, beta)
+        return {"step_ms": comp + other + (1 - args.hidden_fraction) * comm, "compute_ms": comp, "comm_ms": comm}
+
+    predictions, rows = {}, []
+    for mode, by_n in runs.items():
+        for n, r in sorted(by_n.items()):
+            b = r["global_batch"] // n
+            pr = predict_step_ms(n, b)
+            predictions.setdefault(mode, {})[str(n)] = round(pr["step_ms"], 4)
+            err = (pr["step_ms"] - r["step_ms"]) / r["step_ms"]
+            rows.append((mode, n, b, r["step_ms"], pr["step_ms"], err, r["comm_ms"], pr["comm_ms"]))
+
+    model = {"alpha_s": alpha, "beta_bytes_per_s": beta, "fit_geomean_rel_error": fit_err, "cores": cores,
+             "threads_per_rank": threads, "params": nparams, "compute_ms_per_row": slope,
+             "compute_ms_intercept": intercept, "data_ms_per_row": data_per_row, "optim_ms": optim_ms,
+             "hidden_fraction": args.hidden_fraction}
+    (out / "model.json").write_text(json.dumps(model, indent=1) + "\n")
+    (out / "predictions.json").write_text(json.dumps(predictions, indent=1) + "\n")
+
+    md = ["# Performance model: fit and validation", "",
+          f"All-reduce fit over {len(points)} dpbench points: alpha = {alpha * 1e6:.2f} us, "
+          f"beta = {beta / 1e9:.2f} GB/s (bus bandwidth); geometric-mean relative error {fit_err:.1%}.", "",
+          f"Calibration (1-rank runs only): compute = {intercept:.4f} + {slope:.5f} * b ms, data {data_per_row * 1e3:.3f} us/row, "
+          f"optimizer {optim_ms:.3f} ms; {threads} thread(s) per rank on {cores} core(s); gradients {grad_bytes / 1e6:.2f} MB; "
+          f"hidden fraction h = {args.hidden_fraction}.", "",
+          "| mode | ranks | per-rank batch | measured step ms | predicted step ms | error | measured all-reduce ms | modelled all-reduce ms |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for mode, n, b, meas, pred, err, mcomm, pcomm in rows:
+        md.append(f"| {mode} | {n} | {b} | {meas:.3f} | {pred:.3f} | {err:+.1%} | {mcomm:.3f} | {pcomm:.3f} |")
+
+    # Cluster predictions: large MLP and the default MLP, per-GPU batch 128 (weak scaling).
+    md += ["", "## Predicted efficiency on GPU clusters (weak scaling, per-GPU batch 128)", "",
+           f"Assumptions: {args.gpu_tflops:g} TFLOP/s sustained per GPU; in a node (8 GPUs) NVLink bus bandwidth "
+           f"{args.nvlink_busbw:g} GB/s, alpha {args.nvlink_alpha_us:g} us; across nodes {args.ib_busbw:g} GB/s per GPU, "
+           f"alpha {args.ib_alpha_us:g} us; optimizer and data time negligible on the GPU; step FLOPs = 6·P·b.", "",
+           "| model | params | GPUs | compute ms | all-reduce ms | efficiency, no overlap | efficiency, 70% hidden | efficiency, all hidden |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, p_count in (("mlp-large 784-4096x3-10", 784 * 4096 + 4096 + 2 * (4096 * 4096 + 4096) + 4096 * 10 + 10),
+                          ("mlp 784-256-128-10", 235146)):
+        compute = 6 * p_count * 128 / (args.gpu_tflops * 1e12) * 1e3
+        for gpus in (8, 64, 512):
+            if gpus <= 8:
+                comm = 1e3 * allreduce_time(gpus, 4.0 * p_count, args.nvlink_alpha_us * 1e-6, args.nvlink_busbw * 1e9)
+            else:
+                comm = 1e3 * allreduce_time(gpus, 4.0 * p_count, args.ib_alpha_us * 1e-6, args.ib_busbw * 1e9)
+            effs = [compute / (compute + (1 - h) * comm) for h in (0.0, 0.7)] + [compute / max(compute, comm)]
+            md.append(f"| {name} | {p_count / 1e6:.2f}M | {gpus} | {compute:.3f} | {comm:.3f} | "
+                      + " | ".join(f"{e:.2f}" for e in effs) + " |")
+    (out / "model.md").write_text("\n".join(md) + "\n")
+    print("\n".join(md))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

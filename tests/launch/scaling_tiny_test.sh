@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# A tiny scaling sweep end to end:  scaling_tiny_test.sh DPTRAIN SOURCE_DIR
+#  1. launch/scaling.sh on ranks 1,2, strong and weak, 12 steps (2 dropped), default MLP;
+#     checks the run directories, scaling.md (both tables, every column, one row per rank
+#     count), scaling.json (parses; speed-up 1 and efficiency 100 % at 1 rank), and that
+#     throughput.png / efficiency.png are valid PNG files (signature, IHDR, CRCs, IEND).
+#  2. launch/report.py --model-prediction adds "predicted step ms" and "error %".
+#  3. Clear failures: an indivisible strong batch is refused before anything runs, and a
+#     failing dptrain run makes scaling.sh exit non-zero naming the run.
+# Exits 77 (skipped) when no Python interpreter has matplotlib.
+set -u
+dptrain=$1
+src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+py=""
+for c in "${PYTHON:-}" "$(command -v python3 || true)" /usr/bin/python3; do
+  if [[ -n "$c" && -x "$c" ]] && "$c" -c 'import matplotlib' 2>/dev/null; then py=$c; break; fi
+done
+if [[ -z "$py" ]]; then
+  echo "no Python interpreter with matplotlib (Debian: python3-matplotlib; launch/install-deps.sh test): skipping"
+  exit 77
+fi
+
+# ---------------------------------------------------------------- 1. the sweep
+out="$work/sweep"
+"$src/launch/scaling.sh" --out "$out" --ranks 1,2 --mode both --steps 12 --warmup 2 \
+    --batch-size 64 --per-rank-batch 32 --dptrain "$dptrain" --extra "--test-data none" \
+    >"$work/sweep.log" 2>&1
+rc=$?
+cat "$work/sweep.log"
+[[ $rc -eq 0 ]] || fail "scaling.sh exited $rc"
+for m in strong weak; do
+  for n in 1 2; do
+    for f in metrics.jsonl config.json stdout.log; do
+      [[ -s "$out/$m/ranks$n/$f" ]] || fail "missing $out/$m/ranks$n/$f"
+    done
+  done
+done
+
+"$py" - "$out" <<'EOF' || exit 1
+import json, struct, sys, zlib
+from pathlib import Path
+
+out = Path(sys.argv[1])
+errors = []
+
+md = (out / "scaling.md").read_text(encoding="utf-8")
+columns = ["ranks", "global batch", "per-rank batch", "threads/rank", "step ms (median)", "samples/s",
+           "speed-up", "efficiency", "compute ms", "comm ms", "exposed comm ms", "exposed share"]
+want_batches = {"strong": {1: (64, 64), 2: (64, 32)}, "weak": {1: (32, 32), 2: (64, 32)}}
+sections = {"strong": "## Strong scaling", "weak": "## Weak scaling"}
+for mode, heading in sections.items():
+    if heading not in md:
+        errors.append(f"scaling.md: no '{heading}' section")
+        continue
+    body = md.split(heading, 1)[1].split("\n## ", 1)[0]
+    rows = [l for l in body.splitlines() if l.startswith("|")]
+    if len(rows) != 4:  # header, separator, 2 rank counts
+        errors.append(f"scaling.md {mode}: expected a header, a separator and 2 rows, got {len(rows)} lines")
+        continue
+    head = [c.strip() for c in rows[0].strip("|").split("|")]
+    if head != columns:
+        errors.append(f"scaling.md {mode}: columns {head}, want {columns}")
+    for line in rows[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) != len(columns):
+            errors.append(f"scaling.md {mode}: row '{line}' has {len(cells)} cells")
+            continue
+        n = int(cells[0])
+        if (int(cells[1]), int(cells[2])) != want_batches[mode][n]:
+            errors.append(f"scaling.md {mode} {n} ranks: batches {cells[1]}/{cells[2]}, want {want_batches[mode][n]}")
+        if n == 1 and (cells[6] != "1.00" or cells[7] != "100 %"):
+            errors.append(f"scaling.md {mode} 1 rank: speed-up {cells[6]}, efficiency {cells[7]}")
+if "Machine:" not in md:
+    errors.append("scaling.md: no 'Machine:' line")
+
+rep = json.loads((out / "scaling.json").read_text(encoding="utf-8"))
+for mode in ("strong", "weak"):
+    rows = rep["results"].get(mode, [])
+    if [r["ranks"] for r in rows] != [1, 2]:
+        errors.append(f"scaling.json {mode}: ranks {[r['ranks'] for r in rows]}, want [1, 2]")
+        continue
+    for r in rows:
+        if r["steps_measured"] != 10:
+            errors.append(f"scaling.json {mode} {r['ranks']}: {r['steps_measured']} measured steps, want 10 (12 - 2 warm-up)")
+        for key in ("step_ms", "samples_per_s", "speedup", "efficiency", "compute_ms"):
+            if not (isinstance(r.get(key), (int, float)) and r[key] > 0):
+                errors.append(f"scaling.json {mode} {r['ranks']}: {key} = {r.get(key)!r}, want > 0")
+        for key in ("comm_ms", "exposed_comm_ms", "exposed_share"):
+            if not (isinstance(r.get(key), (int, float)) and r[key] >= 0):
+                errors.append(f"scaling.json {mode} {r['ranks']}: {key} = {r.get(key)!r}, want >= 0")
+        if r["threads_per_rank"] != 1:
+            errors.append(f"scaling.json {mode} {r['ranks']}: threads_per_rank {r['threads_per_rank']}, want 1")
+    if rows[0]["speedup"] != 1 or rows[0]["efficiency"] != 1:
+        errors.append(f"scaling.json {mode}: the 1-rank baseline must have speed-up and efficiency 1")
+    exp = rows[1]["samples_per_s"] / rows[0]["samples_per_s"] / 2
+    if abs(rows[1]["efficiency"] - exp) > 1e-3:
+        errors.append(f"scaling.json {mode}: efficiency {rows[1]['efficiency']} != throughput ratio / 2 = {exp:.4f}")
+
+def check_png(path: Path) -> None:
+    data = path.read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        errors.append(f"{path.name}: no PNG signature")
+        return
+    pos, chunks = 8, []
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        if zlib.crc32(kind + body) & 0xFFFFFFFF != crc:
+            errors.append(f"{path.name}: bad CRC in chunk {kind!r}")
+            return
+        chunks.append(kind)
+        if kind == b"IHDR":
+            w, h = struct.unpack(">II", body[:8])
+            if w < 200 or h < 150:
+                errors.append(f"{path.name}: {w}x{h} is too small for a plot")
+        pos += 12 + length
+    if not chunks or chunks[0] != b"IHDR" or chunks[-1] != b"IEND" or b"IDAT" not in chunks:
+        errors.append(f"{path.name}: chunks {chunks[:3]}...{chunks[-1:]} (want IHDR first, IDAT, IEND last)")
+
+for name in ("throughput.png", "efficiency.png"):
+    p = out / name
+    if not p.is_file():
+        errors.append(f"missing {name}")
+    else:
+        check_png(p)
+
+for e in errors:
+    print("FAIL:", e)
+if errors:
+    sys.exit(1)
+print("ok: scaling.md, scaling.json, throughput.png, efficiency.png")
+EOF
+
+# ---------------------------------------------------------------- 2. a model prediction
+printf '{"strong": {"1": 1.5, "2": 1.0}, "weak": {"1": 1.0}}\n' >"$work/pred.json"
+"$py" "$src/launch/report.py" "$out" --model-prediction "$work/pred.json" >"$work/pred.log" 2>&1 ||
+  { cat "$work/pred.log"; fail "report.py --model-prediction exited non-zero"; }
+grep -q '| predicted step ms | error % |' "$out/scaling.md" || fail "no prediction columns in scaling.md"
+grep -qE '^\| 1 \| 64 \| 64 \|.*\| 1\.500 \| [+-][0-9]' "$out/scaling.md" || fail "strong 1-rank row lacks its prediction"
+grep -qE '^\| 2 \| 64 \| 32 \|.*\| – \| – \|$' "$out/scaling.md" || fail "weak 2-rank row should show no prediction (–)"
+printf '{"strong": {"one": 1.5}}\n' >"$work/bad.json"
+"$py" "$src/launch/report.py" "$out" --model-prediction "$work/bad.json" >"$work/bad.log" 2>&1
+rc=$?
+[[ $rc -eq 2 ]] && grep -q "bad.json" "$work/bad.log" || { cat "$work/bad.log"; fail "a malformed prediction file: exit $rc, want 2 naming the file"; }
+echo "ok: --model-prediction"
+
+# ---------------------------------------------------------------- 3. clear failures
+"$src/launch/scaling.sh" --out "$work/bad1" --ranks 1,3 --mode strong --batch-size 64 --steps 4 --warmup 1 \
+    --dptrain "$dptrain" >"$work/bad1.log" 2>&1
+rc=$?
+[[ $rc -ne 0 ]] && grep -q "does not divide evenly over 3 ranks" "$work/bad1.log" && [[ ! -d "$work/bad1/strong" ]] ||
+  { cat "$work/bad1.log"; fail "an indivisible --batch-size: exit $rc, want an error before any run"; }
+"$src/launch/scaling.sh" --out "$work/bad2" --ranks 1 --mode weak --steps 4 --warmup 1 \
+    --dptrain "$dptrain" --extra "--lr 0" >"$work/bad2.log" 2>&1
+rc=$?
+[[ $rc -ne 0 ]] && grep -q "weak scaling on 1 rank(s) failed" "$work/bad2.log" &&
+  grep -q -- "dptrain: error: --lr must be > 0" "$work/bad2.log" ||
+  { cat "$work/bad2.log"; fail "a failing run: exit $rc, want non-zero naming the run and dptrain's error"; }
+echo "ok: failures are reported"
+echo "PASS"
