@@ -265,9 +265,10 @@ void write_npy(const std::string& path, const std::string& descr, const std::vec
                                      static_cast<std::uint8_t>(dict.size() & 0xff),
                                      static_cast<std::uint8_t>(dict.size() >> 8)};
   const std::size_t nbytes = static_cast<std::size_t>(n) * static_cast<std::size_t>(elem);
+  // fwrite's pointer must not be null even for 0 bytes, and an empty array's data may be.
   DP_USER_CHECK(std::fwrite(preamble, 1, 10, f.get()) == 10 &&
                     std::fwrite(dict.data(), 1, dict.size(), f.get()) == dict.size() &&
-                    std::fwrite(data, 1, nbytes, f.get()) == nbytes,
+                    (nbytes == 0 || std::fwrite(data, 1, nbytes, f.get()) == nbytes),
                 path, ": write failed: ", std::strerror(errno));
 }
 

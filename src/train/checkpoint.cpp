@@ -12,6 +12,7 @@
 #include "src/data/file_bytes.h"
 #include "src/util/check.h"
 #include "src/util/fs.h"
+#include "src/util/json_depth.h"
 
 namespace dp {
 namespace {
@@ -189,13 +190,18 @@ Checkpoint parse_checkpoint(const std::vector<std::uint8_t>& bytes, const std::s
   const std::uint32_t actual = crc32_update(0, bytes.data() + sizeof kMagic, bytes.size() - sizeof kMagic - 4);
   DP_USER_CHECK(stored == actual, path, ": corrupt or truncated checkpoint (CRC-32 mismatch)");
 
+  DP_USER_CHECK(json_nesting_depth(bytes.data() + header_at, header_nbytes) <= 64, path,
+                ": checkpoint header nests deeper than 64 levels (see src/util/json_depth.h)");
   const auto header = nlohmann::ordered_json::parse(bytes.begin() + static_cast<std::ptrdiff_t>(header_at),
                                                     bytes.begin() + static_cast<std::ptrdiff_t>(header_at + header_nbytes),
                                                     nullptr, /*allow_exceptions=*/false);
-  DP_USER_CHECK(header.is_object() && header.value("format", "") == "dptrain-checkpoint", path,
-                ": checkpoint header is not valid JSON of a dptrain checkpoint");
-  DP_USER_CHECK(header.value("version", 0) == kVersion, path, ": checkpoint format version ",
-                header.value("version", 0), " is not supported (this dptrain reads version ", kVersion, ")");
+  // (Comparisons, not value(): value() throws nlohmann's type_error on a field of another type.)
+  DP_USER_CHECK(header.is_object() && header.contains("format") && header["format"] == "dptrain-checkpoint",
+                path, ": checkpoint header is not valid JSON of a dptrain checkpoint");
+  DP_USER_CHECK(header.contains("version") && header["version"] == kVersion, path,
+                ": checkpoint format version ",
+                header.contains("version") ? header["version"].dump() : "(none)",
+                " is not supported (this dptrain reads version ", kVersion, ")");
   auto get_int = [&](const char* key) {
     DP_USER_CHECK(header.contains(key) && header[key].is_number_integer() && header[key].get<std::int64_t>() >= 0,
                   path, ": checkpoint header field '", key, "' is missing or invalid");

@@ -10,6 +10,7 @@
 
 #include "src/data/file_bytes.h"
 #include "src/util/check.h"
+#include "src/util/json_depth.h"
 
 namespace dp {
 namespace {
@@ -39,31 +40,6 @@ bool natural_less(const std::string& a, const std::string& b) {
     }
   }
   return a.size() - i < b.size() - j;
-}
-
-// The deepest nesting of arrays and objects in JSON text (brackets inside strings do not
-// count). A safetensors header nests 3 deep; nlohmann::ordered_json copies values
-// recursively when an object's entry vector grows, so a header nested ~100000 deep would
-// overflow the stack while parsing, before any check could refuse it.
-std::size_t json_nesting_depth(const std::uint8_t* text, std::size_t nbytes) {
-  std::size_t depth = 0, max_depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < nbytes; ++i) {
-    const std::uint8_t c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;  // skip the escaped character
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      max_depth = std::max(max_depth, ++depth);
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return max_depth;
 }
 
 }  // namespace
@@ -122,6 +98,7 @@ std::vector<NamedTensor> parse_safetensors(const std::vector<std::uint8_t>& byte
   DP_USER_CHECK(n <= bytes.size() - 8, path, ": safetensors header length ", n, " exceeds the file size");
   const std::size_t data_start = 8 + static_cast<std::size_t>(n);
   const std::uint64_t data_nbytes = bytes.size() - data_start;
+  // (A safetensors header nests 3 deep; see json_depth.h for why depth is checked first.)
   DP_USER_CHECK(json_nesting_depth(bytes.data() + 8, data_start - 8) <= 16, path,
                 ": safetensors header nests deeper than 16 levels (not a safetensors header)");
   // ordered_json keeps the file's tensor order.

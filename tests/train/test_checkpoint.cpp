@@ -109,6 +109,32 @@ TEST_CASE("checkpoint: every truncation and every sampled bit flip is refused by
   CHECK_THAT(user_error([&] { dp::read_checkpoint(dir.file("missing.dpckpt")); }), Contains("missing.dpckpt"));
 }
 
+TEST_CASE("checkpoint: header fields of another type or nested deep are refused (found by tests/fuzz)",
+          "[checkpoint][errors]") {
+  // Magic, header length, the header text, no payload, and a correct CRC-32, so the
+  // header itself is what gets checked.
+  auto with_header = [](const std::string& text) {
+    Bytes b = {'D', 'P', 'C', 'K', 'P', 'T', '0', '1'};
+    const auto n = static_cast<std::uint64_t>(text.size());
+    for (int i = 0; i < 8; ++i) b.push_back(static_cast<std::uint8_t>(n >> (8 * i)));
+    b.insert(b.end(), text.begin(), text.end());
+    const uLong crc = crc32(0L, b.data() + 8, static_cast<uInt>(b.size() - 8));
+    for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::uint8_t>(crc >> (8 * i)));
+    return b;
+  };
+  // nlohmann's value() threw its own type_error here, which is not a UserError.
+  CHECK_THAT(parse_error(with_header(R"({"format": 1, "version": 1})")),
+             Contains("ck.dpckpt") && Contains("not valid JSON of a dptrain checkpoint"));
+  CHECK_THAT(parse_error(with_header(R"({"format": "dptrain-checkpoint", "version": "1"})")),
+             Contains("ck.dpckpt") && Contains("version \"1\" is not supported"));
+  CHECK_THAT(parse_error(with_header(R"({"format": "dptrain-checkpoint"})")),
+             Contains("ck.dpckpt") && Contains("version (none) is not supported"));
+  // 100000 levels overflowed the stack inside the JSON parser.
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  CHECK_THAT(parse_error(with_header("{\"x\": " + deep + ", \"y\": 1}")),
+             Contains("ck.dpckpt") && Contains("nests deeper than 64 levels"));
+}
+
 TEST_CASE("checkpoint: another model or other settings are refused, naming the difference", "[checkpoint][errors]") {
   const dp::Checkpoint ck = make_checkpoint(5);
   const dp::ParamLayout same = small_layout();
