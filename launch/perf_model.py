@@ -113,6 +113,9 @@ def main() -> int:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--dpbench", nargs="+", required=True, help="dpbench allreduce --json files (n >= 2)")
     p.add_argument("--sweep", required=True, help="a launch/scaling.sh output directory")
+    p.add_argument("--fit-max-bytes", type=float, default=16 * 2**20,
+                   help="fit alpha/beta to messages up to this size only (the sizes a step sends; larger "
+                        "messages can hit other regimes, e.g. fresh-page allocation in MPI's temporaries)")
     p.add_argument("--warmup", type=int, default=None,
                    help="steps of each run left out (default: the sweep's, from DIR/sweep.json)")
     p.add_argument("--cores", type=int, default=None,
@@ -139,8 +142,10 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    points = load_dpbench(args.dpbench)
+    all_points = load_dpbench(args.dpbench)
+    points = [pt for pt in all_points if pt[1] <= args.fit_max_bytes]
     alpha, beta, fit_err = fit_alpha_beta(points)
+    per_n = {n: fit_alpha_beta([pt for pt in points if pt[0] == n]) for n in sorted({pt[0] for pt in points})}
     runs = sweep_runs(Path(args.sweep), warmup)
     nparams = params_of(Path(args.sweep))
     grad_bytes = 4.0 * (nparams + 1)
@@ -177,7 +182,10 @@ def main() -> int:
             err = (pr["step_ms"] - r["step_ms"]) / r["step_ms"]
             rows.append((mode, n, b, r["step_ms"], pr["step_ms"], err, r["comm_ms"], pr["comm_ms"]))
 
-    model = {"alpha_s": alpha, "beta_bytes_per_s": beta, "fit_geomean_rel_error": fit_err, "cores": cores,
+    model = {"alpha_s": alpha, "beta_bytes_per_s": beta, "fit_geomean_rel_error": fit_err,
+             "fit_max_bytes": args.fit_max_bytes,
+             "per_n": {str(n): {"alpha_s": a, "beta_bytes_per_s": b, "geomean_rel_error": e} for n, (a, b, e) in per_n.items()},
+             "cores": cores,
              "threads_per_rank": threads, "params": nparams, "compute_ms_per_row": slope,
              "compute_ms_intercept": intercept, "data_ms_per_row": data_per_row, "optim_ms": optim_ms,
              "hidden_fraction": args.hidden_fraction}
@@ -185,8 +193,11 @@ def main() -> int:
     (out / "predictions.json").write_text(json.dumps(predictions, indent=1) + "\n")
 
     md = ["# Performance model: fit and validation", "",
-          f"All-reduce fit over {len(points)} dpbench points: alpha = {alpha * 1e6:.2f} us, "
-          f"beta = {beta / 1e9:.2f} GB/s (bus bandwidth); geometric-mean relative error {fit_err:.1%}.", "",
+          f"All-reduce fit over {len(points)} dpbench points (messages up to {args.fit_max_bytes / 2**20:g} MiB): "
+          f"alpha = {alpha * 1e6:.2f} us, beta = {beta / 1e9:.2f} GB/s (bus bandwidth); geometric-mean relative "
+          f"error {fit_err:.1%}. Per rank count: "
+          + "; ".join(f"n={n}: alpha {a * 1e6:.2f} us, beta {b / 1e9:.2f} GB/s, error {e:.1%}" for n, (a, b, e) in per_n.items())
+          + ".", "",
           f"Calibration (1-rank runs only): compute = {intercept:.4f} + {slope:.5f} * b ms, data {data_per_row * 1e3:.3f} us/row, "
           f"optimizer {optim_ms:.3f} ms; {threads} thread(s) per rank on {cores} core(s); gradients {grad_bytes / 1e6:.2f} MB; "
           f"hidden fraction h = {args.hidden_fraction}.", "",
