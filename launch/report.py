@@ -38,10 +38,12 @@ import math
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import benchlib as bl  # noqa: E402
 
 MODES = ("strong", "weak")
 MODE_TITLE = {"strong": "Strong scaling (fixed global batch)", "weak": "Weak scaling (fixed per-rank batch)"}
@@ -86,21 +88,8 @@ def find_matplotlib_python() -> str | None:
 
 # ------------------------------------------------------------------ reading the runs
 
-def median(xs: list[float]) -> float | None:
-    return statistics.median(xs) if xs else None
-
-
-def percentile(xs: list[float], q: float) -> float | None:
-    if not xs:
-        return None
-    s = sorted(xs)
-    pos = (len(s) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-
-
-def rnd(x: float | None, digits: int = 4) -> float | None:
-    return None if x is None else round(x, digits)
+# Statistics shared with the benchmarks (bench/benchlib.py).
+median, percentile, rnd = bl.median, bl.percentile, bl.rounded
 
 
 def read_json(path: Path) -> dict:
