@@ -40,7 +40,7 @@ namespace {
 struct Options {
   std::string min_bytes = "8", max_bytes = "1G";
   double factor = 2;
-  int iters = 0;   // 0 = by size
+  int iters = 0;  // 0 = by size
   int warmup = 2;
   int rounds = 5;
   double time_budget_s = 0.5;  // per size and implementation, when --iters is 0
@@ -53,12 +53,15 @@ std::uint64_t parse_size(const std::string& text, const char* flag) {
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
   std::uint64_t mult = 1;
-  if (*end == 'K' || *end == 'k') mult = 1ull << 10, ++end;
-  else if (*end == 'M' || *end == 'm') mult = 1ull << 20, ++end;
-  else if (*end == 'G' || *end == 'g') mult = 1ull << 30, ++end;
+  if (*end == 'K' || *end == 'k')
+    mult = 1ull << 10, ++end;
+  else if (*end == 'M' || *end == 'm')
+    mult = 1ull << 20, ++end;
+  else if (*end == 'G' || *end == 'g')
+    mult = 1ull << 30, ++end;
   const double nbytes = v * static_cast<double>(mult);
-  DP_USER_CHECK(*end == '\0' && std::isfinite(nbytes) && nbytes >= 4 && nbytes <= 64.0 * (1ull << 30), flag, ": '",
-                text, "' is not a size between 4 bytes and 64G (e.g. 8, 64K, 1M, 1G)");
+  DP_USER_CHECK(*end == '\0' && std::isfinite(nbytes) && nbytes >= 4 && nbytes <= 64.0 * (1ull << 30), flag,
+                ": '", text, "' is not a size between 4 bytes and 64G (e.g. 8, 64K, 1M, 1G)");
   return static_cast<std::uint64_t>(nbytes);
 }
 
@@ -92,7 +95,8 @@ double time_round(AllReduce&& all_reduce, std::vector<float>& buf, std::size_t c
 
 // The checked run: fresh verifiable inputs, one all-reduce, wrong elements over all ranks.
 template <typename AllReduce>
-std::int64_t check_round(AllReduce&& all_reduce, std::vector<float>& buf, std::size_t count, int rank, int world) {
+std::int64_t check_round(AllReduce&& all_reduce, std::vector<float>& buf, std::size_t count, int rank,
+                         int world) {
   fill(buf, count, rank);
   all_reduce(buf.data(), count);
   std::int64_t wrong = count_wrong(buf, count, world);
@@ -107,30 +111,37 @@ double median_of(std::vector<double> v) {
 
 int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {
   const int rank = comm.rank(), world = comm.world_size();
-  const std::uint64_t lo = parse_size(opt.min_bytes, "--min-bytes"), hi = parse_size(opt.max_bytes, "--max-bytes");
+  const std::uint64_t lo = parse_size(opt.min_bytes, "--min-bytes"),
+                      hi = parse_size(opt.max_bytes, "--max-bytes");
   DP_USER_CHECK(lo <= hi, "--min-bytes must not exceed --max-bytes");
   DP_USER_CHECK(opt.factor > 1, "--factor must be > 1");
-  DP_USER_CHECK(opt.rounds >= 1 && opt.warmup >= 0 && opt.iters >= 0, "--rounds must be >= 1, --warmup and --iters >= 0");
+  DP_USER_CHECK(opt.rounds >= 1 && opt.warmup >= 0 && opt.iters >= 0,
+                "--rounds must be >= 1, --warmup and --iters >= 0");
   dp::GuardedCommunicator guarded(comm, opt.timeout_s);
   std::vector<float> buf(static_cast<std::size_t>(hi / 4));
 
-  auto ours = [&](float* data, std::size_t count) { DP_CHECK_OK(guarded.all_reduce(data, count, dp::ReduceOp::sum)); };
+  auto ours = [&](float* data, std::size_t count) {
+    DP_CHECK_OK(guarded.all_reduce(data, count, dp::ReduceOp::sum));
+  };
   auto bare = [&](float* data, std::size_t count) {
-    const int rc = MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    const int rc =
+        MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     DP_CHECK(rc == MPI_SUCCESS, "MPI_Allreduce: ", dp::mpi_error_string(rc));
   };
 
   const double bus_factor = world > 1 ? 2.0 * (world - 1) / world : 0.0;
   if (rank == 0) {
-    std::printf("# dpbench allreduce: %d rank(s), float32 sum, in place; time = slowest rank's mean\n", world);
+    std::printf("# dpbench allreduce: %d rank(s), float32 sum, in place; time = slowest rank's mean\n",
+                world);
     std::printf("# %12s %12s %6s | %10s %9s %9s %7s | %10s %9s %9s %7s | %7s\n", "bytes", "count", "iters",
                 "dptrain us", "algbw", "busbw", "#wrong", "mpi us", "algbw", "busbw", "#wrong", "ratio");
-    std::printf("# %12s %12s %6s | %10s %9s %9s %7s | %10s %9s %9s %7s | %7s\n", "", "", "", "", "GB/s", "GB/s", "",
-                "", "GB/s", "GB/s", "", "busbw");
+    std::printf("# %12s %12s %6s | %10s %9s %9s %7s | %10s %9s %9s %7s | %7s\n", "", "", "", "", "GB/s",
+                "GB/s", "", "", "GB/s", "GB/s", "", "busbw");
   }
   nlohmann::json rows = nlohmann::json::array();
   std::int64_t total_wrong = 0;
-  for (double size = static_cast<double>(lo); size <= static_cast<double>(hi) * (1 + 1e-9); size *= opt.factor) {
+  for (double size = static_cast<double>(lo); size <= static_cast<double>(hi) * (1 + 1e-9);
+       size *= opt.factor) {
     const std::size_t count = std::max<std::size_t>(1, static_cast<std::size_t>(size) / 4);
     const double nbytes = 4.0 * static_cast<double>(count);
     // Iterations per round: about --budget / --rounds seconds at this size (quick probe).
@@ -138,8 +149,10 @@ int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {
     if (iters == 0) {
       fill(buf, count, rank);
       double probe = 1e30;  // the fastest of a few single calls: a stray slow one must not
-      for (int i = 0; i < 4; ++i) probe = std::min(probe, time_round(bare, buf, count, 1));  // starve the rounds
-      iters = static_cast<int>(std::clamp(opt.time_budget_s / opt.rounds / std::max(probe, 1e-7), 3.0, 1000.0));
+      for (int i = 0; i < 4; ++i)
+        probe = std::min(probe, time_round(bare, buf, count, 1));  // starve the rounds
+      iters =
+          static_cast<int>(std::clamp(opt.time_budget_s / opt.rounds / std::max(probe, 1e-7), 3.0, 1000.0));
       MPI_Bcast(&iters, 1, MPI_INT, 0, MPI_COMM_WORLD);  // every rank the same count
     }
     fill(buf, count, rank);
@@ -158,16 +171,25 @@ int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {
     const double a_alg = nbytes / a.time_s / 1e9, b_alg = nbytes / b.time_s / 1e9;
     const double ratio = (a_alg * bus_factor) / std::max(b_alg * bus_factor, 1e-30);
     if (rank == 0) {
-      std::printf("  %12.0f %12zu %6d | %10.2f %9.3f %9.3f %7lld | %10.2f %9.3f %9.3f %7lld | %7.3f\n", nbytes, count,
-                  iters, a.time_s * 1e6, a_alg, a_alg * bus_factor, static_cast<long long>(a.wrong), b.time_s * 1e6,
-                  b_alg, b_alg * bus_factor, static_cast<long long>(b.wrong), world > 1 ? ratio : 1.0);
+      std::printf("  %12.0f %12zu %6d | %10.2f %9.3f %9.3f %7lld | %10.2f %9.3f %9.3f %7lld | %7.3f\n",
+                  nbytes, count, iters, a.time_s * 1e6, a_alg, a_alg * bus_factor,
+                  static_cast<long long>(a.wrong), b.time_s * 1e6, b_alg, b_alg * bus_factor,
+                  static_cast<long long>(b.wrong), world > 1 ? ratio : 1.0);
       std::fflush(stdout);
     }
     rows.push_back({{"bytes", nbytes},
                     {"count", count},
                     {"iters", iters},
-                    {"dptrain", {{"time_us", a.time_s * 1e6}, {"algbw_gbs", a_alg}, {"busbw_gbs", a_alg * bus_factor}, {"wrong", a.wrong}}},
-                    {"mpi", {{"time_us", b.time_s * 1e6}, {"algbw_gbs", b_alg}, {"busbw_gbs", b_alg * bus_factor}, {"wrong", b.wrong}}}});
+                    {"dptrain",
+                     {{"time_us", a.time_s * 1e6},
+                      {"algbw_gbs", a_alg},
+                      {"busbw_gbs", a_alg * bus_factor},
+                      {"wrong", a.wrong}}},
+                    {"mpi",
+                     {{"time_us", b.time_s * 1e6},
+                      {"algbw_gbs", b_alg},
+                      {"busbw_gbs", b_alg * bus_factor},
+                      {"wrong", b.wrong}}}});
   }
   if (rank == 0) {
     std::printf("# total #wrong: %lld\n", static_cast<long long>(total_wrong));
@@ -206,25 +228,32 @@ int main(int argc, char** argv) {
     CLI::App app{"dpbench: communication benchmarks of dptrain (run under mpirun)", "dpbench"};
     app.require_subcommand(1);
     Options opt;
-    CLI::App* ar = app.add_subcommand("allreduce", "float32 SUM all-reduce sweep: time, algbw, busbw, #wrong");
-    ar->add_option("--min-bytes", opt.min_bytes, "smallest message (8, 64K, 1M, 1G ...)")->capture_default_str();
+    CLI::App* ar =
+        app.add_subcommand("allreduce", "float32 SUM all-reduce sweep: time, algbw, busbw, #wrong");
+    ar->add_option("--min-bytes", opt.min_bytes, "smallest message (8, 64K, 1M, 1G ...)")
+        ->capture_default_str();
     ar->add_option("--max-bytes", opt.max_bytes, "largest message")->capture_default_str();
     ar->add_option("--factor", opt.factor, "size multiplier between steps")->capture_default_str();
     ar->add_option("--iters", opt.iters, "timed iterations per round (0 = about --budget seconds per size)")
         ->capture_default_str();
     ar->add_option("--warmup", opt.warmup, "untimed iterations per size")->capture_default_str();
-    ar->add_option("--rounds", opt.rounds, "timed rounds per size and implementation (the median is reported)")
+    ar->add_option("--rounds", opt.rounds,
+                   "timed rounds per size and implementation (the median is reported)")
         ->capture_default_str();
-    ar->add_option("--budget", opt.time_budget_s, "seconds of timed rounds per size and implementation when --iters is 0")
+    ar->add_option("--budget", opt.time_budget_s,
+                   "seconds of timed rounds per size and implementation when --iters is 0")
         ->capture_default_str();
     ar->add_option("--json", opt.json_path, "also write the results as JSON to this file");
-    ar->add_option("--comm-timeout", opt.timeout_s, "watchdog timeout of dptrain's communicator")->capture_default_str();
+    ar->add_option("--comm-timeout", opt.timeout_s, "watchdog timeout of dptrain's communicator")
+        ->capture_default_str();
     try {
       app.parse(argc, argv);
       code = run_allreduce(opt, *comm);
     } catch (const CLI::ParseError& e) {
-      if (root) code = app.exit(e);
-      else code = e.get_exit_code();
+      if (root)
+        code = app.exit(e);
+      else
+        code = e.get_exit_code();
       if (code != 0) code = 2;
     } catch (const dp::UserError& e) {
       if (root) std::fprintf(stderr, "dpbench: error: %s\n", e.what());

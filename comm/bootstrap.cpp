@@ -38,7 +38,9 @@ Status mpi_init(int* argc, char*** argv) {
   return mpi_status(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
 }
 
-bool mpi_thread_serialized() { return g_thread_level >= MPI_THREAD_SERIALIZED; }
+bool mpi_thread_serialized() {
+  return g_thread_level >= MPI_THREAD_SERIALIZED;
+}
 
 void mpi_finalize() {
   if (g_we_initialized && mpi_is_initialized()) MPI_Finalize();

@@ -12,7 +12,7 @@
 namespace dp::kernels {
 
 struct BufferStats {
-  double sum_squares = 0.0;      // over the finite elements only
+  double sum_squares = 0.0;  // over the finite elements only
   std::int64_t nonfinite = 0;
 };
 

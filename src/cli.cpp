@@ -92,7 +92,8 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
   add("--check-every", c.check_every,
       "steps between checks that all replicas hold identical parameters (0 = only at the end)");
   add("--threads", c.threads,
-      "BLAS threads per rank (0 = OPENBLAS_NUM_THREADS or OMP_NUM_THREADS if set, else the rank's share of this "
+      "BLAS threads per rank (0 = OPENBLAS_NUM_THREADS or OMP_NUM_THREADS if set, else the rank's share of "
+      "this "
       "node's cores)");
   add("--export", c.export_path, "write the trained parameters to this safetensors file");
   add_flag("--print-topology", c.print_topology,
@@ -105,7 +106,8 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
   add("--grad-accum", c.grad_accum,
       "micro-batches of --batch-size per optimizer step (the effective batch is their sum); only the last "
       "one communicates");
-  add("--trace", c.trace_path, "write a Chrome/Perfetto timeline (trace.json) of the first --trace-steps steps");
+  add("--trace", c.trace_path,
+      "write a Chrome/Perfetto timeline (trace.json) of the first --trace-steps steps");
   add("--trace-steps", c.trace_steps, "steps recorded by --trace");
 
   group_ = "Checkpoints and failures";
@@ -114,15 +116,18 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
   add("--checkpoint-dir", c.checkpoint_dir, "where checkpoints go (default RUN_DIR/checkpoints)");
   add("--keep-checkpoints", c.keep_checkpoints, "how many of the newest checkpoints to keep");
   add("--resume", c.resume,
-      "auto (the newest valid checkpoint in --checkpoint-dir, if any) or a checkpoint file; the settings must "
+      "auto (the newest valid checkpoint in --checkpoint-dir, if any) or a checkpoint file; the settings "
+      "must "
       "match the run that wrote it, the number of ranks may differ");
   add("--stop-at-step", c.stop_at_step,
       "write a checkpoint and stop after this step (0 = run to the end); for time-limited jobs");
   add("--comm-timeout", c.comm_timeout_s,
-      "seconds a collective may take before the job is ended with an error naming rank, host and step (0 = wait "
+      "seconds a collective may take before the job is ended with an error naming rank, host and step (0 = "
+      "wait "
       "forever)");
   add("--on-nonfinite", c.on_nonfinite,
-      "stop (default) or skip when the loss or a gradient is NaN/Inf (the decision is the same on every rank)")
+      "stop (default) or skip when the loss or a gradient is NaN/Inf (the decision is the same on every "
+      "rank)")
       ->check(CLI::IsMember({"stop", "skip"}));
   add("--inject-fault", c.inject_fault,
       "debug: KIND@STEP:RANK[,...] with KIND hang, crash, nan or ckpt-crash (tests the failure handling)");

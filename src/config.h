@@ -44,9 +44,9 @@ struct Config {
   bool print_topology = false;     // rank -> host -> local rank -> cores -> device map at start
 
   // communication
-  double bucket_mb = 25;       // gradient bucket size; 0 = one all-reduce after backward
-  std::int64_t grad_accum = 1; // micro-batches per optimizer step (communication on the last only)
-  std::string trace_path;      // Chrome/Perfetto timeline written at the end
+  double bucket_mb = 25;        // gradient bucket size; 0 = one all-reduce after backward
+  std::int64_t grad_accum = 1;  // micro-batches per optimizer step (communication on the last only)
+  std::string trace_path;       // Chrome/Perfetto timeline written at the end
   std::int64_t trace_steps = 20;
 
   // reliability

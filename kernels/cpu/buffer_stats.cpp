@@ -1,6 +1,6 @@
-#include <cmath>
-
 #include "kernels/buffer_stats.h"
+
+#include <cmath>
 
 namespace dp::kernels::cpu {
 namespace {
@@ -35,8 +35,10 @@ BufferStats buffer_stats(const float* x, std::int64_t count) {
   // can also overflow to Inf from a finite value; that element is then counted finite).
   s.sum_squares = 0.0;
   for (std::int64_t i = 0; i < count; ++i) {
-    if (std::isfinite(x[i])) s.sum_squares += static_cast<double>(x[i]) * static_cast<double>(x[i]);
-    else ++s.nonfinite;
+    if (std::isfinite(x[i]))
+      s.sum_squares += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    else
+      ++s.nonfinite;
   }
   return s;
 }

@@ -78,8 +78,9 @@ const float* Mlp::forward(const kernels::Context& ctx, const float* params, cons
   return in;
 }
 
-double Mlp::forward_backward(const kernels::Context& ctx, const float* params, const Batch& batch, float* grads,
-                             bool accumulate, const std::function<void(std::int64_t end)>& grads_ready) {
+double Mlp::forward_backward(const kernels::Context& ctx, const float* params, const Batch& batch,
+                             float* grads, bool accumulate,
+                             const std::function<void(std::int64_t end)>& grads_ready) {
   const std::int64_t rows = batch.rows;
   const std::int64_t layers = num_layers();
   const std::int64_t k = widths_.back();
@@ -104,8 +105,8 @@ double Mlp::forward_backward(const kernels::Context& ctx, const float* params, c
     const auto n_in = widths_[static_cast<std::size_t>(l)], n_out = widths_[static_cast<std::size_t>(l + 1)];
     const float* in = l == 0 ? batch.x.data() : acts_[static_cast<std::size_t>(l - 1)].data();
     // dW[out, in] = dz^T[out, rows] · in[rows, in] ;  db = column sums of dz
-    kernels::gemm(ctx, Trans::yes, Trans::no, n_out, n_in, rows, 1.0f, dz, n_out, in, n_in, accumulate ? 1.0f : 0.0f,
-                  grads + weight(l).offset, n_in);
+    kernels::gemm(ctx, Trans::yes, Trans::no, n_out, n_in, rows, 1.0f, dz, n_out, in, n_in,
+                  accumulate ? 1.0f : 0.0f, grads + weight(l).offset, n_in);
     kernels::bias_backward(ctx, dz, grads + bias(l).offset, rows, n_out, accumulate);
     // Layer l's tensors are the last of the buffer's finished prefix (backward order).
     if (grads_ready) grads_ready(bias(l).offset + bias(l).count);

@@ -126,7 +126,8 @@ std::string write_checkpoint(const std::string& dir, const Checkpoint& ck, int k
                                    {"payload_nbytes", 3 * n * sizeof(float)}};
   const std::string text = header.dump();
   std::uint8_t len_le[8];
-  for (int i = 0; i < 8; ++i) len_le[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    len_le[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
 
   const std::string name = checkpoint_name(ck.step);
   const std::string path = dir + "/" + name;
@@ -162,7 +163,8 @@ std::string write_checkpoint(const std::string& dir, const Checkpoint& ck, int k
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     saved_errno = errno;
     std::remove(tmp.c_str());
-    throw UserError(concat("--checkpoint-dir: cannot rename ", tmp, " to ", path, ": ", std::strerror(saved_errno)));
+    throw UserError(
+        concat("--checkpoint-dir: cannot rename ", tmp, " to ", path, ": ", std::strerror(saved_errno)));
   }
   fsync_dir(dir);  // best effort: some file systems refuse fsync on directories
 
@@ -174,10 +176,12 @@ std::string write_checkpoint(const std::string& dir, const Checkpoint& ck, int k
 }
 
 Checkpoint parse_checkpoint(const std::vector<std::uint8_t>& bytes, const std::string& path) {
-  DP_USER_CHECK(bytes.size() >= sizeof kMagic + 8 + 4 && std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0,
-                path, ": not a dptrain checkpoint (bad magic or too short: ", bytes.size(), " bytes)");
+  DP_USER_CHECK(
+      bytes.size() >= sizeof kMagic + 8 + 4 && std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0, path,
+      ": not a dptrain checkpoint (bad magic or too short: ", bytes.size(), " bytes)");
   std::uint64_t header_nbytes = 0;
-  for (int i = 7; i >= 0; --i) header_nbytes = (header_nbytes << 8) | bytes[sizeof kMagic + static_cast<std::size_t>(i)];
+  for (int i = 7; i >= 0; --i)
+    header_nbytes = (header_nbytes << 8) | bytes[sizeof kMagic + static_cast<std::size_t>(i)];
   const std::size_t header_at = sizeof kMagic + 8;
   const std::size_t room = bytes.size() - header_at - 4;  // bytes between the length field and the CRC
   DP_USER_CHECK(header_nbytes <= room, path, ": truncated checkpoint (header of ", header_nbytes,
@@ -187,14 +191,16 @@ Checkpoint parse_checkpoint(const std::vector<std::uint8_t>& bytes, const std::s
   // The CRC covers everything after the magic; check it before trusting any field.
   std::uint32_t stored = 0;
   for (int i = 3; i >= 0; --i) stored = (stored << 8) | bytes[bytes.size() - 4 + static_cast<std::size_t>(i)];
-  const std::uint32_t actual = crc32_update(0, bytes.data() + sizeof kMagic, bytes.size() - sizeof kMagic - 4);
+  const std::uint32_t actual =
+      crc32_update(0, bytes.data() + sizeof kMagic, bytes.size() - sizeof kMagic - 4);
   DP_USER_CHECK(stored == actual, path, ": corrupt or truncated checkpoint (CRC-32 mismatch)");
 
   DP_USER_CHECK(json_nesting_depth(bytes.data() + header_at, header_nbytes) <= 64, path,
                 ": checkpoint header nests deeper than 64 levels (see src/util/json_depth.h)");
-  const auto header = nlohmann::ordered_json::parse(bytes.begin() + static_cast<std::ptrdiff_t>(header_at),
-                                                    bytes.begin() + static_cast<std::ptrdiff_t>(header_at + header_nbytes),
-                                                    nullptr, /*allow_exceptions=*/false);
+  const auto header =
+      nlohmann::ordered_json::parse(bytes.begin() + static_cast<std::ptrdiff_t>(header_at),
+                                    bytes.begin() + static_cast<std::ptrdiff_t>(header_at + header_nbytes),
+                                    nullptr, /*allow_exceptions=*/false);
   // (Comparisons, not value(): value() throws nlohmann's type_error on a field of another type.)
   DP_USER_CHECK(header.is_object() && header.contains("format") && header["format"] == "dptrain-checkpoint",
                 path, ": checkpoint header is not valid JSON of a dptrain checkpoint");
@@ -203,8 +209,9 @@ Checkpoint parse_checkpoint(const std::vector<std::uint8_t>& bytes, const std::s
                 header.contains("version") ? header["version"].dump() : "(none)",
                 " is not supported (this dptrain reads version ", kVersion, ")");
   auto get_int = [&](const char* key) {
-    DP_USER_CHECK(header.contains(key) && header[key].is_number_integer() && header[key].get<std::int64_t>() >= 0,
-                  path, ": checkpoint header field '", key, "' is missing or invalid");
+    DP_USER_CHECK(
+        header.contains(key) && header[key].is_number_integer() && header[key].get<std::int64_t>() >= 0, path,
+        ": checkpoint header field '", key, "' is missing or invalid");
     return header[key].get<std::int64_t>();
   };
   Checkpoint ck;
@@ -215,14 +222,16 @@ Checkpoint parse_checkpoint(const std::vector<std::uint8_t>& bytes, const std::s
   ck.world_size = static_cast<int>(std::min<std::int64_t>(get_int("world_size"), INT32_MAX));
   const std::int64_t n = get_int("param_count");
   DP_USER_CHECK(static_cast<std::uint64_t>(n) <= payload_present / (3 * sizeof(float)) &&
-                    static_cast<std::uint64_t>(get_int("payload_nbytes")) == 3 * sizeof(float) * static_cast<std::uint64_t>(n) &&
+                    static_cast<std::uint64_t>(get_int("payload_nbytes")) ==
+                        3 * sizeof(float) * static_cast<std::uint64_t>(n) &&
                     payload_present == 3 * sizeof(float) * static_cast<std::uint64_t>(n),
                 path, ": checkpoint payload size does not match its header");
   DP_USER_CHECK(header.contains("resume_config") && header["resume_config"].is_object(), path,
                 ": checkpoint header lacks its resume configuration");
   ck.resume_config = header["resume_config"];
 
-  DP_USER_CHECK(header.contains("layout") && header["layout"].is_array(), path, ": checkpoint header lacks its layout");
+  DP_USER_CHECK(header.contains("layout") && header["layout"].is_array(), path,
+                ": checkpoint header lacks its layout");
   std::int64_t covered = 0;
   for (const auto& t : header["layout"]) {
     DP_USER_CHECK(t.is_object() && t.contains("name") && t["name"].is_string() && t.contains("shape") &&
@@ -238,11 +247,12 @@ Checkpoint parse_checkpoint(const std::vector<std::uint8_t>& bytes, const std::s
       DP_USER_CHECK(d.is_number_integer() && d.get<std::int64_t>() > 0 && d.get<std::int64_t>() <= n, path,
                     ": tensor '", v.name, "' has a bad dimension in the checkpoint layout");
       v.shape.push_back(d.get<std::int64_t>());
-      DP_USER_CHECK(product <= n / v.shape.back(), path, ": tensor '", v.name, "' is larger than the checkpoint");
+      DP_USER_CHECK(product <= n / v.shape.back(), path, ": tensor '", v.name,
+                    "' is larger than the checkpoint");
       product *= v.shape.back();
     }
-    DP_USER_CHECK(v.offset == covered && v.count == product && v.count <= n - covered, path, ": tensor '", v.name,
-                  "' does not follow the previous one in the checkpoint layout");
+    DP_USER_CHECK(v.offset == covered && v.count == product && v.count <= n - covered, path, ": tensor '",
+                  v.name, "' does not follow the previous one in the checkpoint layout");
     covered += v.count;
     ck.layout.push_back(std::move(v));
   }
@@ -273,16 +283,19 @@ void check_compatible(const Checkpoint& ck, const std::string& path, const Param
     same_layout = mine[i].name == ck.layout[i].name && mine[i].shape == ck.layout[i].shape;
   if (!same_layout) {
     std::string theirs, ours;
-    for (const auto& t : ck.layout) theirs += (theirs.empty() ? "" : ", ") + t.name + " " + shape_text(t.shape);
+    for (const auto& t : ck.layout)
+      theirs += (theirs.empty() ? "" : ", ") + t.name + " " + shape_text(t.shape);
     for (const auto& t : mine) ours += (ours.empty() ? "" : ", ") + t.name + " " + shape_text(t.shape);
-    throw UserError(concat(path, ": checkpoint is of another model (it holds ", theirs, "; this run builds ", ours, ")"));
+    throw UserError(
+        concat(path, ": checkpoint is of another model (it holds ", theirs, "; this run builds ", ours, ")"));
   }
   std::string diffs;
   for (auto it = resume_config.begin(); it != resume_config.end(); ++it) {
     const bool has = ck.resume_config.contains(it.key());
     if (has && ck.resume_config[it.key()] == it.value()) continue;
-    diffs += concat(diffs.empty() ? "" : "; ", it.key(), " ", has ? ck.resume_config[it.key()].dump() : "(absent)",
-                    " in the checkpoint vs ", it.value().dump(), " now");
+    diffs +=
+        concat(diffs.empty() ? "" : "; ", it.key(), " ", has ? ck.resume_config[it.key()].dump() : "(absent)",
+               " in the checkpoint vs ", it.value().dump(), " now");
   }
   DP_USER_CHECK(diffs.empty(), path, ": checkpoint was written with other settings (", diffs,
                 "); resume with the same settings to continue the same run");

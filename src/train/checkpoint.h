@@ -28,11 +28,11 @@
 namespace dp {
 
 struct Checkpoint {
-  std::int64_t step = 0;           // optimizer steps completed (the next step is step + 1)
-  std::int64_t epoch = 0;          // epoch of the next step
-  std::int64_t step_in_epoch = 0;  // steps of that epoch already taken
-  std::int64_t adam_steps = 0;     // Adam's bias-correction counter (steps actually applied)
-  int world_size = 1;              // of the run that wrote it (informational)
+  std::int64_t step = 0;                 // optimizer steps completed (the next step is step + 1)
+  std::int64_t epoch = 0;                // epoch of the next step
+  std::int64_t step_in_epoch = 0;        // steps of that epoch already taken
+  std::int64_t adam_steps = 0;           // Adam's bias-correction counter (steps actually applied)
+  int world_size = 1;                    // of the run that wrote it (informational)
   nlohmann::ordered_json resume_config;  // settings that must match to resume exactly
   std::vector<TensorView> layout;
   std::vector<float> params, adam_m, adam_v;

@@ -21,22 +21,28 @@ std::vector<Fault> parse_faults(const std::string& spec, int world_size) {
     const std::string item = spec.substr(start, end - start);
     start = end + 1;
     const auto at = item.find('@'), colon = item.find(':');
-    DP_USER_CHECK(at != std::string::npos && colon != std::string::npos && colon > at, "--inject-fault: '", item,
-                  "' must look like KIND@STEP:RANK (KIND: hang, crash, nan, ckpt-crash)");
+    DP_USER_CHECK(at != std::string::npos && colon != std::string::npos && colon > at, "--inject-fault: '",
+                  item, "' must look like KIND@STEP:RANK (KIND: hang, crash, nan, ckpt-crash)");
     Fault f;
     const std::string kind = item.substr(0, at);
-    if (kind == "hang") f.kind = Fault::Kind::hang;
-    else if (kind == "crash") f.kind = Fault::Kind::crash;
-    else if (kind == "nan") f.kind = Fault::Kind::nan;
-    else if (kind == "ckpt-crash") f.kind = Fault::Kind::ckpt_crash;
-    else throw UserError(concat("--inject-fault: unknown kind '", kind, "' (hang, crash, nan, ckpt-crash)"));
+    if (kind == "hang")
+      f.kind = Fault::Kind::hang;
+    else if (kind == "crash")
+      f.kind = Fault::Kind::crash;
+    else if (kind == "nan")
+      f.kind = Fault::Kind::nan;
+    else if (kind == "ckpt-crash")
+      f.kind = Fault::Kind::ckpt_crash;
+    else
+      throw UserError(concat("--inject-fault: unknown kind '", kind, "' (hang, crash, nan, ckpt-crash)"));
     char* rest = nullptr;
     const std::string step_text = item.substr(at + 1, colon - at - 1), rank_text = item.substr(colon + 1);
     f.step = std::strtoll(step_text.c_str(), &rest, 10);
-    DP_USER_CHECK(!step_text.empty() && *rest == '\0' && f.step >= 1, "--inject-fault: bad step in '", item, "'");
+    DP_USER_CHECK(!step_text.empty() && *rest == '\0' && f.step >= 1, "--inject-fault: bad step in '", item,
+                  "'");
     const long rank = std::strtol(rank_text.c_str(), &rest, 10);
-    DP_USER_CHECK(!rank_text.empty() && *rest == '\0' && rank >= 0 && rank < world_size, "--inject-fault: rank in '",
-                  item, "' must lie in [0, ", world_size, ")");
+    DP_USER_CHECK(!rank_text.empty() && *rest == '\0' && rank >= 0 && rank < world_size,
+                  "--inject-fault: rank in '", item, "' must lie in [0, ", world_size, ")");
     f.rank = static_cast<int>(rank);
     out.push_back(f);
   }

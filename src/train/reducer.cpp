@@ -90,7 +90,9 @@ void GradientReducer::launch_until(std::int64_t end) {
   if (any) work_cv_.notify_one();
 }
 
-void GradientReducer::ready(std::int64_t end) { launch_until(end); }
+void GradientReducer::ready(std::int64_t end) {
+  launch_until(end);
+}
 
 Status GradientReducer::finish(StepCommTimes* times) {
   const double t0 = now_seconds();

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "comm/bootstrap.h"
 #include "kernels/buffer_stats.h"
@@ -72,7 +72,8 @@ void broadcast_bytes(Communicator& comm, std::vector<std::uint8_t>* bytes) {
 
 // The ckpt-crash fault: die halfway through writing a checkpoint.
 void crash_mid_checkpoint() {
-  std::fprintf(stderr, "dptrain: %s injected fault: crash while writing a checkpoint\n", identity_prefix().c_str());
+  std::fprintf(stderr, "dptrain: %s injected fault: crash while writing a checkpoint\n",
+               identity_prefix().c_str());
   die_now();
 }
 
@@ -171,19 +172,21 @@ void Run::setup_threads() {
   threads_ = cfg_.threads > 0 ? cfg_.threads : from_env > 0 ? from_env : share.threads;
   kernels::set_cpu_threads(threads_);
   if (cfg_.threads == 0 && from_env == 0 && share.allowed < share.per_rank)
-    threads_note_ = concat("note: this rank may only run on ", share.allowed, " of the ", share.per_rank,
-                           " cores that are its share of the node (mpirun binds ranks to cores by default), so it "
-                           "uses ",
-                           threads_, " BLAS thread(s); mpirun --bind-to none (or --map-by slot:PE=", share.per_rank,
-                           ") lets it use ", share.per_rank);
+    threads_note_ =
+        concat("note: this rank may only run on ", share.allowed, " of the ", share.per_rank,
+               " cores that are its share of the node (mpirun binds ranks to cores by default), so it "
+               "uses ",
+               threads_, " BLAS thread(s); mpirun --bind-to none (or --map-by slot:PE=", share.per_rank,
+               ") lets it use ", share.per_rank);
 }
 
 // Every rank describes itself in a fixed-size slot; rank 0 prints the gathered table.
 void Run::print_topology() {
   constexpr std::size_t kSlot = 256;
   const RankInfo& me = comm_.info();
-  std::string line = concat("rank ", me.rank, ": host ", me.host, ", local rank ", me.local_rank, "/", me.local_size,
-                            ", cores ", affinity_text(), ", device ", cfg_.device, ", ", threads_, " BLAS thread(s)");
+  std::string line =
+      concat("rank ", me.rank, ": host ", me.host, ", local rank ", me.local_rank, "/", me.local_size,
+             ", cores ", affinity_text(), ", device ", cfg_.device, ", ", threads_, " BLAS thread(s)");
   line.resize(kSlot - 1, ' ');
   std::vector<char> all(kSlot * static_cast<std::size_t>(world_));
   DP_CHECK_OK(comm_.all_gather(line.c_str(), all.data(), kSlot));
@@ -204,14 +207,16 @@ void Run::load_data() {
 
 void Run::setup_files(const std::string& resolved_config_json) {
   if (cfg_.run_dir != "none")
-    run_dir_ = broadcast_string(comm_, root_ ? (cfg_.run_dir.empty() ? default_run_dir() : cfg_.run_dir) : "");
+    run_dir_ =
+        broadcast_string(comm_, root_ ? (cfg_.run_dir.empty() ? default_run_dir() : cfg_.run_dir) : "");
   checkpoint_dir_ = !cfg_.checkpoint_dir.empty() ? cfg_.checkpoint_dir
                     : !run_dir_.empty()          ? run_dir_ + "/checkpoints"
                                                  : "";
   const bool wants_checkpoints = cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0 || !cfg_.resume.empty();
-  DP_USER_CHECK(!wants_checkpoints || !checkpoint_dir_.empty(),
-                "--checkpoint-every/--stop-at-step/--resume need a place for checkpoints: pass --checkpoint-dir "
-                "(or a --run-dir other than none)");
+  DP_USER_CHECK(
+      !wants_checkpoints || !checkpoint_dir_.empty(),
+      "--checkpoint-every/--stop-at-step/--resume need a place for checkpoints: pass --checkpoint-dir "
+      "(or a --run-dir other than none)");
   agree_on_user_errors(comm_, [&] {
     if (!root_) return;
     if (!run_dir_.empty()) {
@@ -226,7 +231,8 @@ void Run::setup_files(const std::string& resolved_config_json) {
       DP_USER_CHECK(metrics_.is_open(), "--run-dir: cannot create ", run_dir_, "/metrics.jsonl");
     }
     // Find out now, not after hours of training, that checkpoints cannot be written.
-    if (cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0) ensure_writable_dir(checkpoint_dir_, "--checkpoint-dir");
+    if (cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0)
+      ensure_writable_dir(checkpoint_dir_, "--checkpoint-dir");
   });
 }
 
@@ -247,11 +253,12 @@ void Run::build_model() {
   hyper.beta2 = static_cast<float>(cfg_.beta2);
   hyper.eps = static_cast<float>(cfg_.eps);
   hyper.weight_decay = static_cast<float>(cfg_.weight_decay);
-  hyper.decay_mode = cfg_.optimizer == "adam" ? kernels::WeightDecayMode::l2 : kernels::WeightDecayMode::decoupled;
+  hyper.decay_mode =
+      cfg_.optimizer == "adam" ? kernels::WeightDecayMode::l2 : kernels::WeightDecayMode::decoupled;
   adam_ = std::make_unique<AdamOptimizer>(nparams_, hyper);
 
-  sampler_ = std::make_unique<DistributedSampler>(train.count, comm_.rank(), world_, cfg_.seed, /*shuffle=*/true,
-                                                  cfg_.drop_last);
+  sampler_ = std::make_unique<DistributedSampler>(train.count, comm_.rank(), world_, cfg_.seed,
+                                                  /*shuffle=*/true, cfg_.drop_last);
   micro_per_epoch_ = (sampler_->shard_count() + local_batch_ - 1) / local_batch_;
   steps_per_epoch_ = (micro_per_epoch_ + cfg_.grad_accum - 1) / cfg_.grad_accum;
   total_steps_ = cfg_.steps > 0 ? cfg_.steps : cfg_.epochs * steps_per_epoch_;
@@ -264,9 +271,11 @@ void Run::build_model() {
 
   // Buckets over the gradients and the loss slot; the first at most 1 MB.
   const double bucket_nbytes = cfg_.bucket_mb * 1024 * 1024;
-  const auto buckets = plan_buckets(nparams_ + 1, static_cast<std::int64_t>(std::min(bucket_nbytes, 1024.0 * 1024)),
-                                    static_cast<std::int64_t>(bucket_nbytes));
-  reducer_ = std::make_unique<GradientReducer>(comm_, grads_.data(), buckets, mpi_thread_serialized(), &tracer_);
+  const auto buckets =
+      plan_buckets(nparams_ + 1, static_cast<std::int64_t>(std::min(bucket_nbytes, 1024.0 * 1024)),
+                   static_cast<std::int64_t>(bucket_nbytes));
+  reducer_ =
+      std::make_unique<GradientReducer>(comm_, grads_.data(), buckets, mpi_thread_serialized(), &tracer_);
 
   reserve_batch(train, local_batch_, &batch_);
   eval_idx_.resize(static_cast<std::size_t>(cfg_.eval_batch_size));
@@ -280,19 +289,20 @@ void Run::print_banner() {
   for (auto w : model_->widths()) layers += (layers.empty() ? "" : "-") + std::to_string(w);
   const Dataset& train = data_.train;
   progress_->print_line(concat(
-      "dptrain: ", world_, " rank(s), ", threads_, " BLAS thread(s) per rank, model ", cfg_.model, " ", layers, " (",
-      nparams_, " parameters, ",
+      "dptrain: ", world_, " rank(s), ", threads_, " BLAS thread(s) per rank, model ", cfg_.model, " ",
+      layers, " (", nparams_, " parameters, ",
       model_->loss_kind() == LossKind::softmax_xent ? "softmax cross-entropy" : "mean squared error", "), ",
       train.count, " training samples, global batch ", cfg_.batch_size, " (", local_batch_, " per rank)",
-      cfg_.grad_accum > 1 ? concat(" x ", cfg_.grad_accum, " micro-batches = ", cfg_.batch_size * cfg_.grad_accum,
-                                   " samples per step")
+      cfg_.grad_accum > 1 ? concat(" x ", cfg_.grad_accum, " micro-batches = ",
+                                   cfg_.batch_size * cfg_.grad_accum, " samples per step")
                           : std::string(),
-      ", ",
-      total_steps_, " steps in ", epochs_, " epoch(s)", run_dir_.empty() ? std::string() : ", run dir " + run_dir_,
+      ", ", total_steps_, " steps in ", epochs_, " epoch(s)",
+      run_dir_.empty() ? std::string() : ", run dir " + run_dir_,
       concat(", ", reducer_->buckets().size(), " gradient bucket(s)",
              reducer_->overlapping() ? " overlapped with backward" : ""),
-      cfg_.checkpoint_every > 0 ? concat(", checkpoints every ", cfg_.checkpoint_every, " steps in ", checkpoint_dir_)
-                                : std::string()));
+      cfg_.checkpoint_every > 0
+          ? concat(", checkpoints every ", cfg_.checkpoint_every, " steps in ", checkpoint_dir_)
+          : std::string()));
   if (threads_note_) progress_->print_line(*threads_note_);
 }
 
@@ -301,15 +311,24 @@ void Run::print_banner() {
 // on the global batch only.
 json Run::resume_config() const {
   const Dataset& train = data_.train;
-  return json{{"data", cfg_.data.data},       {"train_samples", train.count},
-              {"features", train.features},   {"outputs", train.output_dim()},
-              {"batch-size", cfg_.batch_size}, {"drop-last", cfg_.drop_last},
-              {"seed", cfg_.seed},            {"optimizer", cfg_.optimizer},
-              {"lr", cfg_.lr},                {"lr-schedule", cfg_.lr_schedule},
-              {"warmup-steps", cfg_.warmup_steps}, {"min-lr", cfg_.min_lr},
-              {"weight-decay", cfg_.weight_decay}, {"beta1", cfg_.beta1},
-              {"beta2", cfg_.beta2},          {"eps", cfg_.eps},
-              {"grad-accum", cfg_.grad_accum}, {"total_steps", total_steps_}};
+  return json{{"data", cfg_.data.data},
+              {"train_samples", train.count},
+              {"features", train.features},
+              {"outputs", train.output_dim()},
+              {"batch-size", cfg_.batch_size},
+              {"drop-last", cfg_.drop_last},
+              {"seed", cfg_.seed},
+              {"optimizer", cfg_.optimizer},
+              {"lr", cfg_.lr},
+              {"lr-schedule", cfg_.lr_schedule},
+              {"warmup-steps", cfg_.warmup_steps},
+              {"min-lr", cfg_.min_lr},
+              {"weight-decay", cfg_.weight_decay},
+              {"beta1", cfg_.beta1},
+              {"beta2", cfg_.beta2},
+              {"eps", cfg_.eps},
+              {"grad-accum", cfg_.grad_accum},
+              {"total_steps", total_steps_}};
 }
 
 void Run::resume() {
@@ -341,7 +360,8 @@ void Run::resume() {
   path = broadcast_string(comm_, path);
   if (path.empty()) {
     if (root_)
-      std::printf("--resume auto: no valid checkpoint in %s, starting from step 0\n", checkpoint_dir_.c_str());
+      std::printf("--resume auto: no valid checkpoint in %s, starting from step 0\n",
+                  checkpoint_dir_.c_str());
     return;
   }
   broadcast_bytes(comm_, &bytes);
@@ -349,8 +369,8 @@ void Run::resume() {
   agree_on_user_errors(comm_, [&] {
     ck = parse_checkpoint(bytes, path);
     check_compatible(ck, path, model_->layout(), resume_config());
-    DP_USER_CHECK(ck.step < total_steps_, path, ": checkpoint is at step ", ck.step, ", the run ends at step ",
-                  total_steps_, " (nothing left to train)");
+    DP_USER_CHECK(ck.step < total_steps_, path, ": checkpoint is at step ", ck.step,
+                  ", the run ends at step ", total_steps_, " (nothing left to train)");
   });
   params_ = std::move(ck.params);
   adam_->load_state(std::move(ck.adam_m), std::move(ck.adam_v), ck.adam_steps);
@@ -394,14 +414,16 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
       poisoned_until = ready_end;
       reducer_->ready(ready_end);
     };
-    loss_sum += model_->forward_backward(ctx_, params_.data(), batch_, grads_.data(), /*accumulate=*/m > micro_begin,
-                                         last ? std::function<void(std::int64_t)>(ready) : nullptr);
+    loss_sum +=
+        model_->forward_backward(ctx_, params_.data(), batch_, grads_.data(), /*accumulate=*/m > micro_begin,
+                                 last ? std::function<void(std::int64_t)>(ready) : nullptr);
     const double t2 = now_seconds();
     phase_s[0] += t1 - t0;
     phase_s[1] += t2 - t1;
     if (trace) {
       tracer_.add(Tracer::data, "gather batch", t0, t1, {{"step", this_step}, {"rows", rows}});
-      tracer_.add(Tracer::compute, "forward + backward", t1, t2, {{"step", this_step}, {"micro_batch", m - micro_begin}});
+      tracer_.add(Tracer::compute, "forward + backward", t1, t2,
+                  {{"step", this_step}, {"micro_batch", m - micro_begin}});
     }
   }
   float* loss_slot = &grads_[static_cast<std::size_t>(nparams_)];
@@ -429,14 +451,15 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
     DP_CHECK_OK(comm_.all_gather(&local_loss, losses.data(), sizeof(float)));
     std::string ranks;
     for (int r = 0; r < world_; ++r)
-      if (!std::isfinite(losses[static_cast<std::size_t>(r)])) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
-    const std::string what = concat("non-finite loss or gradient at step ", this_step, " (", stats.nonfinite,
-                                    " gradient element(s); ",
-                                    ranks.empty() ? "every rank's own loss was finite" : "local loss of rank(s) " + ranks,
-                                    ")");
+      if (!std::isfinite(losses[static_cast<std::size_t>(r)]))
+        ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+    const std::string what = concat(
+        "non-finite loss or gradient at step ", this_step, " (", stats.nonfinite, " gradient element(s); ",
+        ranks.empty() ? "every rank's own loss was finite" : "local loss of rank(s) " + ranks, ")");
     if (cfg_.on_nonfinite == "stop")
-      throw RunError(what + "; stopping without an update (the last checkpoint is untouched; "
-                            "--on-nonfinite skip would skip such steps)");
+      throw RunError(what +
+                     "; stopping without an update (the last checkpoint is untouched; "
+                     "--on-nonfinite skip would skip such steps)");
     ++skipped_;
     write_metrics({{"type", "skip"}, {"step", this_step}, {"epoch", epoch}, {"reason", what}});
     progress_->print_line("warning: " + what + "; step skipped (--on-nonfinite skip)");
@@ -445,7 +468,8 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
   // The mean over all W * micros contributions: each is a mean over its rows.
   adam_->step(ctx_, params_.data(), grads_.data(), lr, static_cast<float>(1.0 / contributions));
   phase_s[3] = phase.elapsed_s();
-  if (trace) tracer_.add(Tracer::optimizer, "adam", now_seconds() - phase_s[3], now_seconds(), {{"step", this_step}});
+  if (trace)
+    tracer_.add(Tracer::optimizer, "adam", now_seconds() - phase_s[3], now_seconds(), {{"step", this_step}});
   if (hooks_.after_step) hooks_.after_step(step_, params_.data(), nparams_);
   report_step(epoch, loss, lr, std::sqrt(stats.sum_squares) / contributions, rows_total, phase_s, comm_times);
   return true;
@@ -501,8 +525,8 @@ void Run::end_epoch(std::int64_t epoch, double epoch_s) {
                    {"test_samples", last_eval_.samples},
                    {"epoch_s", epoch_s}});
     summary += concat(", test loss ", fixed(last_eval_.loss, 4),
-                      classify ? ", test accuracy " + fixed(last_eval_.accuracy, 4) : "", " (", last_eval_.samples,
-                      " samples)");
+                      classify ? ", test accuracy " + fixed(last_eval_.accuracy, 4) : "", " (",
+                      last_eval_.samples, " samples)");
   }
   progress_->epoch_line(concat(summary, ", ", fixed(epoch_s, 2), " s"));
   if (metrics_.is_open()) metrics_.flush();
@@ -526,7 +550,8 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
     ck.adam_m = adam_->m();
     ck.adam_v = adam_->v();
     const bool crash = faults_.active(Fault::Kind::ckpt_crash, step_);
-    path = write_checkpoint(checkpoint_dir_, ck, cfg_.keep_checkpoints, crash ? &crash_mid_checkpoint : nullptr);
+    path =
+        write_checkpoint(checkpoint_dir_, ck, cfg_.keep_checkpoints, crash ? &crash_mid_checkpoint : nullptr);
   });
   comm_.set_label(nullptr);
   if (!root_) return;
@@ -587,10 +612,12 @@ void Run::finish(TrainResult* result) {
     const EvalResult& e = last_eval_;
     std::string evaluation = "no test split";
     if (e.valid)
-      evaluation = classify ? concat("final test accuracy ", fixed(e.accuracy, 4), ", test loss ", fixed(e.loss, 4))
-                            : concat("final test loss (mse) ", fixed(e.loss, 6));
-    progress_->print_line(concat("done: ", step_, " steps, ", epochs_, " epoch(s) in ", fixed(result->wall_s, 1),
-                                 " s; ", evaluation, "; last train loss ", fixed(last_loss_, 4),
+      evaluation =
+          classify ? concat("final test accuracy ", fixed(e.accuracy, 4), ", test loss ", fixed(e.loss, 4))
+                   : concat("final test loss (mse) ", fixed(e.loss, 6));
+    progress_->print_line(concat("done: ", step_, " steps, ", epochs_, " epoch(s) in ",
+                                 fixed(result->wall_s, 1), " s; ", evaluation, "; last train loss ",
+                                 fixed(last_loss_, 4),
                                  skipped_ ? concat("; ", skipped_, " step(s) skipped (non-finite)") : ""));
   }
   if (!cfg_.trace_path.empty()) {

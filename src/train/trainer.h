@@ -27,8 +27,8 @@ struct TrainResult {
   std::int64_t steps = 0;          // steps taken, counting from step 0 (also before a resume)
   std::int64_t skipped_steps = 0;  // non-finite steps skipped under --on-nonfinite skip
   bool stopped_early = false;      // --stop-at-step ended the run
-  std::int64_t epochs = 0;  // epochs started (the last one may be partial with --steps)
-  double last_loss = 0.0;   // global mean training loss of the last step
+  std::int64_t epochs = 0;         // epochs started (the last one may be partial with --steps)
+  double last_loss = 0.0;          // global mean training loss of the last step
   double wall_s = 0.0;
   EvalResult final_eval;
   std::string run_dir;         // "" when files are disabled

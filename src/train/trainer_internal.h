@@ -22,6 +22,7 @@ std::string default_run_dir();
 // Each rank evaluates samples r, r+W, r+2W, ... of the split (no padding, so each counts
 // once) in batches of eval_rows; the sums are all-reduced.
 EvalResult evaluate_split(const kernels::Context& ctx, Communicator& comm, Mlp& model, const float* params,
-                          const Dataset& test, std::int64_t eval_rows, Batch* batch, std::vector<std::int64_t>* idx);
+                          const Dataset& test, std::int64_t eval_rows, Batch* batch,
+                          std::vector<std::int64_t>* idx);
 
 }  // namespace dp

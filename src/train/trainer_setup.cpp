@@ -66,7 +66,6 @@ void validate_config(const Config& c, int world) {
   parse_faults(c.inject_fault, world);  // throws on a malformed spec
 }
 
-
 std::string affinity_text() {
   cpu_set_t set;
   if (::sched_getaffinity(0, sizeof set, &set) != 0) return "?";
@@ -93,8 +92,8 @@ std::string default_run_dir() {
 }
 
 EvalResult evaluate_split(const kernels::Context& ctx, Communicator& comm, Mlp& model, const float* params,
-                    const Dataset& test, std::int64_t eval_rows, Batch* batch,
-                    std::vector<std::int64_t>* idx) {
+                          const Dataset& test, std::int64_t eval_rows, Batch* batch,
+                          std::vector<std::int64_t>* idx) {
   const std::int64_t w = comm.world_size(), r = comm.rank();
   double sums[3] = {0.0, 0.0, 0.0};  // loss sum, correct, rows
   for (std::int64_t start = r; start < test.count; start += w * eval_rows) {
@@ -115,6 +114,5 @@ EvalResult evaluate_split(const kernels::Context& ctx, Communicator& comm, Mlp& 
   e.accuracy = e.valid ? sums[1] / sums[2] : 0.0;
   return e;
 }
-
 
 }  // namespace dp

@@ -1,8 +1,8 @@
 // GradientReducer under mpiexec: bucketed all-reduces, handed to the communication
 // thread in pieces as "backward" finishes them, give exactly the known sums; the same
 // with a single bucket and inline.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <vector>
 
 #include "comm/bootstrap.h"
@@ -23,7 +23,8 @@ std::vector<float> rank_values(std::size_t count, int rank) {
 std::int64_t wrong_sums(const std::vector<float>& x, int world_size) {
   std::int64_t wrong = 0;
   for (std::size_t i = 0; i < x.size(); ++i) {
-    const double expect = 1000.0 * world_size * (world_size - 1) / 2 + static_cast<double>(world_size) * static_cast<double>(i % 4096);
+    const double expect = 1000.0 * world_size * (world_size - 1) / 2 +
+                          static_cast<double>(world_size) * static_cast<double>(i % 4096);
     wrong += static_cast<double>(x[i]) != expect;
   }
   std::int64_t total = wrong;
@@ -41,8 +42,8 @@ TEST_CASE("bucketed all-reduce with the communication thread gives the exact sum
     for (std::int64_t bucket_nbytes : {std::int64_t{0}, std::int64_t{4096}, std::int64_t{100'000}}) {
       INFO("thread " << thread << ", bucket bytes " << bucket_nbytes);
       std::vector<float> x = rank_values(count, c.rank());
-      const auto plan = dp::plan_buckets(static_cast<std::int64_t>(count), std::min<std::int64_t>(bucket_nbytes, 1000),
-                                         bucket_nbytes);
+      const auto plan = dp::plan_buckets(static_cast<std::int64_t>(count),
+                                         std::min<std::int64_t>(bucket_nbytes, 1000), bucket_nbytes);
       dp::GradientReducer reducer(guarded, x.data(), plan, thread && dp::mpi_thread_serialized(), nullptr);
       for (int step = 1; step <= 3; ++step) {
         if (step > 1) {
@@ -51,7 +52,8 @@ TEST_CASE("bucketed all-reduce with the communication thread gives the exact sum
         }
         reducer.start_step(step);
         // "Backward" finishes the buffer in uneven pieces.
-        for (std::int64_t end = 777; end < static_cast<std::int64_t>(count); end += 50'003) reducer.ready(end);
+        for (std::int64_t end = 777; end < static_cast<std::int64_t>(count); end += 50'003)
+          reducer.ready(end);
         dp::StepCommTimes times;
         REQUIRE(reducer.finish(&times).ok());
         CHECK(times.busy_s >= 0.0);

@@ -27,5 +27,6 @@ TEST_CASE("bucket size 0 means one bucket; tiny buffers are one bucket too", "[b
   CHECK(plan[0].end == 1000);
   plan = dp::plan_buckets(5, 4, 4);  // 1 float per bucket
   REQUIRE(plan.size() == 5);
-  for (std::int64_t i = 0; i < 5; ++i) CHECK(plan[static_cast<std::size_t>(i)].end - plan[static_cast<std::size_t>(i)].begin == 1);
+  for (std::int64_t i = 0; i < 5; ++i)
+    CHECK(plan[static_cast<std::size_t>(i)].end - plan[static_cast<std::size_t>(i)].begin == 1);
 }

@@ -1,8 +1,8 @@
 // Checkpoint files (src/train/checkpoint.h): round trip, atomic write and rotation,
 // every corruption refused by name, compatibility checks; and the fault-spec parser.
-#include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstring>
 
 #include "src/train/checkpoint.h"
@@ -74,7 +74,8 @@ TEST_CASE("checkpoint: write then read gives back every field bit for bit", "[ch
   CHECK(std::memcmp(back.adam_v.data(), ck.adam_v.data(), ck.adam_v.size() * 4) == 0);
 }
 
-TEST_CASE("checkpoint: the newest K are kept, listed newest first, stale temporaries removed", "[checkpoint]") {
+TEST_CASE("checkpoint: the newest K are kept, listed newest first, stale temporaries removed",
+          "[checkpoint]") {
   TempDir dir;
   dp::test::write_bytes(dir.file(".ckpt-step0000000007.tmp"), Bytes(10, 1));  // a crashed writer's leftover
   dp::test::write_bytes(dir.file("notes.txt"), Bytes(3, 2));                  // not ours: untouched
@@ -88,25 +89,29 @@ TEST_CASE("checkpoint: the newest K are kept, listed newest first, stale tempora
   CHECK(dp::list_checkpoints(dir.file("missing")).empty());
 }
 
-TEST_CASE("checkpoint: every truncation and every sampled bit flip is refused by name", "[checkpoint][errors]") {
+TEST_CASE("checkpoint: every truncation and every sampled bit flip is refused by name",
+          "[checkpoint][errors]") {
   TempDir dir;
   const Bytes good = dp::test::read_bytes(dp::write_checkpoint(dir.path(), make_checkpoint(5), 1));
   REQUIRE_NOTHROW(dp::parse_checkpoint(good, "ck.dpckpt"));
   for (std::size_t cut = 0; cut < good.size(); cut += 7) {
     INFO("truncated to " << cut);
-    CHECK_THAT(parse_error(Bytes(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut))), Contains("ck.dpckpt"));
+    CHECK_THAT(parse_error(Bytes(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut))),
+               Contains("ck.dpckpt"));
   }
   // A flip anywhere after the magic breaks the CRC; in the magic, the magic check.
   for (std::size_t at = 0; at < good.size(); at += 3) {
     Bytes bad = good;
     bad[at] ^= 0x10;
     INFO("flipped byte " << at);
-    CHECK_THAT(parse_error(bad), Contains("ck.dpckpt") && (Contains("CRC") || Contains("magic") || Contains("truncated")));
+    CHECK_THAT(parse_error(bad),
+               Contains("ck.dpckpt") && (Contains("CRC") || Contains("magic") || Contains("truncated")));
   }
   Bytes longer = good;
   longer.push_back(0);
   CHECK_THAT(parse_error(longer), Contains("ck.dpckpt"));
-  CHECK_THAT(user_error([&] { dp::read_checkpoint(dir.file("missing.dpckpt")); }), Contains("missing.dpckpt"));
+  CHECK_THAT(user_error([&] { dp::read_checkpoint(dir.file("missing.dpckpt")); }),
+             Contains("missing.dpckpt"));
 }
 
 TEST_CASE("checkpoint: header fields of another type or nested deep are refused (found by tests/fuzz)",
@@ -135,7 +140,8 @@ TEST_CASE("checkpoint: header fields of another type or nested deep are refused 
              Contains("ck.dpckpt") && Contains("nests deeper than 64 levels"));
 }
 
-TEST_CASE("checkpoint: another model or other settings are refused, naming the difference", "[checkpoint][errors]") {
+TEST_CASE("checkpoint: another model or other settings are refused, naming the difference",
+          "[checkpoint][errors]") {
   const dp::Checkpoint ck = make_checkpoint(5);
   const dp::ParamLayout same = small_layout();
   const nlohmann::ordered_json config = ck.resume_config;
@@ -160,7 +166,8 @@ TEST_CASE("checkpoint: another model or other settings are refused, naming the d
              Contains("drop-last (absent)"));
 }
 
-TEST_CASE("checkpoint: a directory that cannot be created or written is a UserError", "[checkpoint][errors]") {
+TEST_CASE("checkpoint: a directory that cannot be created or written is a UserError",
+          "[checkpoint][errors]") {
   TempDir dir;
   dp::test::write_bytes(dir.file("a-file"), Bytes(1, 0));
   CHECK_THAT(user_error([&] { dp::ensure_writable_dir(dir.file("a-file/sub"), "--checkpoint-dir"); }),
@@ -184,7 +191,8 @@ TEST_CASE("fault specs parse, and malformed ones are refused naming --inject-fau
   CHECK(faults[0].rank == 1);
   CHECK(faults[3].kind == dp::Fault::Kind::ckpt_crash);
   CHECK(dp::parse_faults("", 2).empty());
-  for (const char* bad : {"hang", "hang@5", "hang@x:1", "hang@0:1", "hang@5:4", "boom@5:0", "hang@5:-1", "nan@3:1x"})
+  for (const char* bad :
+       {"hang", "hang@5", "hang@x:1", "hang@0:1", "hang@5:4", "boom@5:0", "hang@5:-1", "nan@3:1x"})
     CHECK_THAT(user_error([&] { dp::parse_faults(bad, 4); }), Contains("--inject-fault"));
   const dp::FaultInjector injector(faults, 3);
   CHECK(injector.active(dp::Fault::Kind::nan, 1));
