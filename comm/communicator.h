@@ -58,4 +58,14 @@ class Communicator {
   }
 };
 
+// Broadcasts a variable-size byte container (std::string, std::vector<std::uint8_t>) from
+// root: its length first, then its bytes; on the other ranks it is resized to match.
+template <typename Bytes>
+Status broadcast_sized(Communicator& comm, Bytes* data, int root) {
+  std::uint64_t n = data->size();
+  if (Status s = comm.broadcast(&n, sizeof n, root); !s.ok()) return s;
+  data->resize(static_cast<std::size_t>(n));
+  return comm.broadcast(data->data(), static_cast<std::size_t>(n), root);
+}
+
 }  // namespace dp

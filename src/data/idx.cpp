@@ -8,7 +8,15 @@
 namespace dp {
 namespace {
 
-int type_nbytes(std::uint8_t type) {
+std::uint64_t load_be(const std::uint8_t* p, int nbytes) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < nbytes; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+}  // namespace
+
+int idx_type_nbytes(std::uint8_t type) {
   switch (type) {
     case 0x08:
     case 0x09:
@@ -25,14 +33,6 @@ int type_nbytes(std::uint8_t type) {
   }
 }
 
-std::uint64_t load_be(const std::uint8_t* p, int nbytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < nbytes; ++i) v = (v << 8) | p[i];
-  return v;
-}
-
-}  // namespace
-
 std::int64_t IdxArray::count() const {
   std::int64_t n = 1;
   for (auto d : dims) n *= d;
@@ -40,7 +40,7 @@ std::int64_t IdxArray::count() const {
 }
 
 double IdxArray::at(std::int64_t i) const {
-  const int nb = type_nbytes(type);
+  const int nb = idx_type_nbytes(type);
   const std::uint64_t bits = load_be(payload.data() + i * nb, nb);
   switch (type) {
     case 0x08:
@@ -73,7 +73,7 @@ IdxArray parse_idx(std::vector<std::uint8_t> bytes, const std::string& path) {
   IdxArray a;
   a.path = path;
   a.type = bytes[2];
-  const int elem = type_nbytes(a.type);
+  const int elem = idx_type_nbytes(a.type);
   DP_USER_CHECK(elem > 0, path, ": unknown IDX data type 0x", std::hex, int{a.type});
   const int ndims = bytes[3];
   DP_USER_CHECK(ndims >= 1, path, ": IDX header declares 0 dimensions");

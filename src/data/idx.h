@@ -21,6 +21,9 @@ struct IdxArray {
   double at(std::int64_t i) const;
 };
 
+// Bytes per element of an IDX type code; 0 for an unknown code.
+int idx_type_nbytes(std::uint8_t type);
+
 // Throws UserError naming the file on a bad magic, unknown type, zero dimensions, or a
 // payload whose size differs from the product of the dimensions (truncated or extra bytes).
 IdxArray read_idx(const std::string& path);

@@ -18,11 +18,7 @@ void agree_on_user_errors(Communicator& comm, const std::function<void()>& body)
   std::int64_t first_failed = failed ? comm.rank() : comm.world_size();
   DP_CHECK_OK(comm.all_reduce(&first_failed, 1, ReduceOp::min));
   if (first_failed == comm.world_size()) return;
-  const int root = static_cast<int>(first_failed);
-  std::uint64_t nbytes = message.size();
-  DP_CHECK_OK(comm.broadcast(&nbytes, sizeof nbytes, root));
-  message.resize(nbytes);
-  DP_CHECK_OK(comm.broadcast(message.data(), nbytes, root));
+  DP_CHECK_OK(broadcast_sized(comm, &message, static_cast<int>(first_failed)));
   throw UserError(message);
 }
 

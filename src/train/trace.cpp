@@ -47,10 +47,7 @@ void Tracer::write(Communicator& comm, const std::string& path) const {
   nlohmann::json all = nlohmann::json::array();
   for (int r = 0; r < comm.world_size(); ++r) {
     std::string text = r == rank ? mine.dump() : std::string();
-    std::uint64_t n = text.size();
-    DP_CHECK_OK(comm.broadcast(&n, sizeof n, r));
-    text.resize(n);
-    DP_CHECK_OK(comm.broadcast(text.data(), n, r));
+    DP_CHECK_OK(broadcast_sized(comm, &text, r));
     if (rank == 0)
       for (auto& e : nlohmann::json::parse(text)) all.push_back(std::move(e));
   }

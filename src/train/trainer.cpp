@@ -55,21 +55,6 @@ std::string fixed(double x, int digits) {
   return buf;
 }
 
-std::string broadcast_string(Communicator& comm, std::string s) {
-  std::uint64_t n = s.size();
-  DP_CHECK_OK(comm.broadcast(&n, sizeof n, 0));
-  s.resize(n);
-  DP_CHECK_OK(comm.broadcast(s.data(), n, 0));
-  return s;
-}
-
-void broadcast_bytes(Communicator& comm, std::vector<std::uint8_t>* bytes) {
-  std::uint64_t n = bytes->size();
-  DP_CHECK_OK(comm.broadcast(&n, sizeof n, 0));
-  bytes->resize(n);
-  DP_CHECK_OK(comm.broadcast(bytes->data(), n, 0));
-}
-
 // The ckpt-crash fault: die halfway through writing a checkpoint.
 void crash_mid_checkpoint() {
   std::fprintf(stderr, "dptrain: %s injected fault: crash while writing a checkpoint\n",
@@ -206,9 +191,11 @@ void Run::load_data() {
 }
 
 void Run::setup_files(const std::string& resolved_config_json) {
-  if (cfg_.run_dir != "none")
-    run_dir_ =
-        broadcast_string(comm_, root_ ? (cfg_.run_dir.empty() ? default_run_dir() : cfg_.run_dir) : "");
+  if (cfg_.run_dir != "none") {
+    // Rank 0 decides (a timestamped default must be the same name everywhere).
+    if (root_) run_dir_ = cfg_.run_dir.empty() ? default_run_dir() : cfg_.run_dir;
+    DP_CHECK_OK(broadcast_sized(comm_, &run_dir_, 0));
+  }
   checkpoint_dir_ = !cfg_.checkpoint_dir.empty() ? cfg_.checkpoint_dir
                     : !run_dir_.empty()          ? run_dir_ + "/checkpoints"
                                                  : "";
@@ -357,14 +344,14 @@ void Run::resume() {
       }
     }
   });
-  path = broadcast_string(comm_, path);
+  DP_CHECK_OK(broadcast_sized(comm_, &path, 0));
   if (path.empty()) {
     if (root_)
       std::printf("--resume auto: no valid checkpoint in %s, starting from step 0\n",
                   checkpoint_dir_.c_str());
     return;
   }
-  broadcast_bytes(comm_, &bytes);
+  DP_CHECK_OK(broadcast_sized(comm_, &bytes, 0));
   Checkpoint ck;
   agree_on_user_errors(comm_, [&] {
     ck = parse_checkpoint(bytes, path);

@@ -215,25 +215,9 @@ std::string mutate_generic(Bytes* b, Rng* r) {
 
 // ---- IDX -----------------------------------------------------------------------------
 
-int idx_elem(std::uint8_t type) {
-  switch (type) {
-    case 0x08:
-    case 0x09:
-      return 1;
-    case 0x0B:
-      return 2;
-    case 0x0C:
-    case 0x0D:
-      return 4;
-    case 0x0E:
-      return 8;
-  }
-  return 0;
-}
-
 Bytes idx_file(std::uint8_t type, const std::vector<std::uint32_t>& dims, Rng* r) {
   Bytes b = dp::test::idx_header(type, dims);
-  std::size_t n = static_cast<std::size_t>(idx_elem(type));
+  std::size_t n = static_cast<std::size_t>(dp::idx_type_nbytes(type));
   for (auto d : dims) n *= d;
   for (std::size_t i = 0; i < n; ++i) b.push_back(static_cast<std::uint8_t>(r->next_u64()));
   return b;
@@ -252,7 +236,7 @@ std::vector<Bytes> idx_seeds() {
 }
 
 void consume_idx(const dp::IdxArray& a) {
-  const int elem = idx_elem(a.type);
+  const int elem = dp::idx_type_nbytes(a.type);
   if (elem == 0 || a.dims.empty()) throw FuzzFailure("accepted IDX with an unknown type or no dimensions");
   const std::int64_t n = a.count();
   if (n <= 0 || static_cast<std::uint64_t>(n) * static_cast<std::uint64_t>(elem) != a.payload.size())
