@@ -16,6 +16,9 @@
 //   dptrain   the trainer's path: GuardedCommunicator(MpiCommunicator) (watchdog armed)
 //   mpi       a bare MPI_Allreduce(MPI_IN_PLACE, ...) loop on MPI_COMM_WORLD
 // so "our layer adds no overhead" is a measured ratio. NCCL joins with the GPU backend.
+//
+// dpbench kernels [--device cuda] [--json FILE]: fused Adam vs copy bandwidth and GEMM
+// TFLOP/s on one rank (bench/kernel_bench.h).
 #include <mpi.h>
 
 #include <CLI/CLI.hpp>
@@ -29,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/kernel_bench.h"
 #include "comm/bootstrap.h"
 #include "comm/mpi_comm.h"
 #include "src/train/watchdog.h"
@@ -246,9 +250,23 @@ int main(int argc, char** argv) {
     ar->add_option("--json", opt.json_path, "also write the results as JSON to this file");
     ar->add_option("--comm-timeout", opt.timeout_s, "watchdog timeout of dptrain's communicator")
         ->capture_default_str();
+    dp::bench::KernelBenchOptions kopt;
+    CLI::App* kb = app.add_subcommand(
+        "kernels", "one rank: fused Adam's bandwidth vs a plain copy, GEMM TFLOP/s (the roofline ratios)");
+    kb->add_option("--device", kopt.device, "cpu, cuda or auto")->capture_default_str();
+    kb->add_option("--adam-count", kopt.adam_count, "parameters in the Adam and copy runs")
+        ->capture_default_str();
+    kb->add_option("--gemm-square", kopt.gemm_square, "m = n = k of the square GEMM")->capture_default_str();
+    kb->add_option("--batch", kopt.batch, "rows of the MLP-shaped GEMMs")->capture_default_str();
+    kb->add_option("--budget", kopt.budget_s, "timed seconds per measurement")->capture_default_str();
+    kb->add_flag("--tf32", kopt.tf32, "allow TF32 tensor cores in the GEMMs");
+    kb->add_option("--json", kopt.json_path, "also write the results as JSON to this file");
     try {
       app.parse(argc, argv);
-      code = run_allreduce(opt, *comm);
+      if (kb->parsed())
+        code = root ? dp::bench::run_kernel_bench(kopt) : 0;
+      else
+        code = run_allreduce(opt, *comm);
     } catch (const CLI::ParseError& e) {
       if (root)
         code = app.exit(e);

@@ -21,4 +21,11 @@ std::int64_t count_correct(const float* logits, const std::int32_t* labels, std:
                            std::int64_t classes);
 }  // namespace cpu
 
+namespace cuda {
+void argmax(const Context& ctx, const float* logits, std::int32_t* pred, std::int64_t rows,
+            std::int64_t classes);
+std::int64_t count_correct(const Context& ctx, const float* logits, const std::int32_t* labels,
+                           std::int64_t rows, std::int64_t classes);
+}  // namespace cuda
+
 }  // namespace dp::kernels

@@ -14,7 +14,8 @@ void adam_step(const Context& ctx, float* params, const float* grads, float* m, 
            "adam_step: betas must lie in [0, 1)");
   DP_CHECK(hyper.eps > 0.0f, "adam_step: eps must be > 0");
   require_backend_built(ctx, "adam_step");
-  cpu::adam_step(params, grads, m, v, count, hyper);
+  DP_DISPATCH(ctx, cpu::adam_step(params, grads, m, v, count, hyper),
+              cuda::adam_step(ctx, params, grads, m, v, count, hyper));
 }
 
 }  // namespace dp::kernels

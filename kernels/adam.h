@@ -38,4 +38,9 @@ void adam_step(float* params, const float* grads, float* m, float* v, std::int64
                const AdamHyper& hyper);
 }
 
+namespace cuda {
+void adam_step(const Context& ctx, float* params, const float* grads, float* m, float* v, std::int64_t count,
+               const AdamHyper& hyper);
+}
+
 }  // namespace dp::kernels

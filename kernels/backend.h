@@ -5,6 +5,7 @@
 // A backend that is not compiled in fails the entry's check with a clear message.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -17,10 +18,19 @@ bool backend_available(Backend b);  // cuda: compiled in and a device present
 
 namespace kernels {
 
+// On the CUDA backend every pointer an op receives is device memory, every op is
+// enqueued on ctx.stream, and ops that return a value to the host (loss sums, counts,
+// buffer statistics) synchronise that stream. A Context is made by device::Runtime
+// (kernels/device.h); the CPU backend needs none of the pointers.
 struct Context {
   Backend backend = Backend::cpu;
   void* stream = nullptr;       // cudaStream_t on the CUDA backend
   void* blas_handle = nullptr;  // cublasHandle_t on the CUDA backend
+  // Scratch for reductions that end on the host: device memory and pinned host memory,
+  // kScratchNbytes each, owned by the Runtime; ops on one stream use them in turn.
+  void* d_scratch = nullptr;
+  void* h_scratch = nullptr;
+  static constexpr std::size_t kScratchNbytes = 64 * 1024;
 };
 
 }  // namespace kernels

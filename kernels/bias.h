@@ -19,4 +19,10 @@ void bias_add(float* y, const float* bias, std::int64_t rows, std::int64_t cols)
 void bias_backward(const float* dy, float* dbias, std::int64_t rows, std::int64_t cols, bool accumulate);
 }  // namespace cpu
 
+namespace cuda {
+void bias_add(const Context& ctx, float* y, const float* bias, std::int64_t rows, std::int64_t cols);
+void bias_backward(const Context& ctx, const float* dy, float* dbias, std::int64_t rows, std::int64_t cols,
+                   bool accumulate);
+}  // namespace cuda
+
 }  // namespace dp::kernels

@@ -22,4 +22,8 @@ namespace cpu {
 BufferStats buffer_stats(const float* x, std::int64_t count);
 }
 
+namespace cuda {
+BufferStats buffer_stats(const Context& ctx, const float* x, std::int64_t count);
+}
+
 }  // namespace dp::kernels

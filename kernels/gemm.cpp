@@ -16,7 +16,8 @@ void gemm(const Context& ctx, Trans trans_a, Trans trans_b, std::int64_t m, std:
   DP_CHECK(m * n == 0 || c != nullptr, "gemm: null C");
   DP_CHECK(m * n * k == 0 || (a != nullptr && b != nullptr), "gemm: null A or B");
   require_backend_built(ctx, "gemm");
-  cpu::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  DP_DISPATCH(ctx, cpu::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc),
+              cuda::gemm(ctx, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
 }
 
 }  // namespace dp::kernels

@@ -23,4 +23,11 @@ double mse_forward_backward(const float* pred, const float* target, float grad_s
                             float* dpred, std::int64_t rows, std::int64_t cols);
 }  // namespace cpu
 
+namespace cuda {
+double mse_forward(const Context& ctx, const float* pred, const float* target, float* losses,
+                   std::int64_t rows, std::int64_t cols);
+double mse_forward_backward(const Context& ctx, const float* pred, const float* target, float grad_scale,
+                            float* losses, float* dpred, std::int64_t rows, std::int64_t cols);
+}  // namespace cuda
+
 }  // namespace dp::kernels

@@ -20,4 +20,9 @@ void relu_forward(const float* x, float* y, std::int64_t count);
 void relu_backward(const float* y, const float* dy, float* dx, std::int64_t count);
 }  // namespace cpu
 
+namespace cuda {
+void relu_forward(const Context& ctx, const float* x, float* y, std::int64_t count);
+void relu_backward(const Context& ctx, const float* y, const float* dy, float* dx, std::int64_t count);
+}  // namespace cuda
+
 }  // namespace dp::kernels

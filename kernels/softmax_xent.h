@@ -27,4 +27,15 @@ double softmax_xent_forward_backward(const float* logits, const std::int32_t* la
                                      float* losses, float* dlogits, std::int64_t rows, std::int64_t classes);
 }  // namespace cpu
 
+// The CUDA twin cannot check labels on the host (they are device memory): a label outside
+// [0, classes) gives that row a NaN loss (and NaN gradients), which the trainer's
+// non-finite check turns into a clear error.
+namespace cuda {
+double softmax_xent_forward(const Context& ctx, const float* logits, const std::int32_t* labels,
+                            float* losses, std::int64_t rows, std::int64_t classes);
+double softmax_xent_forward_backward(const Context& ctx, const float* logits, const std::int32_t* labels,
+                                     float grad_scale, float* losses, float* dlogits, std::int64_t rows,
+                                     std::int64_t classes);
+}  // namespace cuda
+
 }  // namespace dp::kernels

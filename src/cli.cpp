@@ -83,7 +83,19 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
   add("--seed", c.seed, "seed of the initialisation and of the data order (same on every rank)");
 
   group_ = "Run";
-  add("--device", c.device, "compute backend (cpu; the CUDA backend is not built yet)");
+  add("--device", c.device,
+      "compute backend: cpu, cuda (one GPU per rank: local rank % GPUs on the node) or auto (cuda when a GPU "
+      "is visible)");
+  add("--comm", c.comm,
+      "gradient all-reduce: auto (nccl when every rank has a GPU of its own, else mpi), nccl, or mpi (CPU "
+      "ranks; GPU gradients staged through host memory, e.g. several ranks on one GPU)");
+  add("--gpu-data", c.gpu_data,
+      "where a GPU rank keeps the training data: resident (the whole split on the GPU, batches gathered "
+      "there), stream (batches gathered on the host into pinned memory, copied each step) or auto "
+      "(resident when the split fits in a quarter of the free GPU memory)");
+  add_flag("--tf32", c.tf32,
+           "allow TF32 tensor cores in cuBLAS GEMMs (faster; ~1e-3 relative error, so CPU and GPU no longer "
+           "agree to float32 tolerance)");
   add("--run-dir", c.run_dir,
       "where metrics.jsonl and config.json go (default runs/<timestamp>; none = no files)");
   add("--progress", c.progress, "auto (bar on a terminal, else lines), bar, lines or none")

@@ -34,7 +34,10 @@ struct Config {
   std::uint64_t seed = 42;
 
   // run
-  std::string device = "cpu";
+  std::string device = "cpu";     // cpu | cuda | auto (cuda when a GPU is visible)
+  std::string comm = "auto";      // gradient all-reduce: auto | nccl | mpi
+  bool tf32 = false;              // allow TF32 tensor cores in cuBLAS GEMMs
+  std::string gpu_data = "auto";  // auto | resident (data set on the GPU) | stream (pinned copies)
   std::string run_dir;            // "" -> runs/<timestamp>
   std::string progress = "auto";  // auto | bar | lines | none
   std::int64_t log_every = 100;

@@ -40,6 +40,36 @@ constexpr double kFiniteDiffAbs = 1e-8;
 // Compared as |g - fd| <= kFiniteDiffFloatRel * (|fd| + max|fd| over the tensor).
 constexpr double kFiniteDiffFloatRel = 1e-5;
 
+// ---- The CUDA backend against its CPU twin (tests/gpu) ------------------------------------
+//
+// The same float32 expression evaluated by nvcc and by the host compiler may differ in the
+// last bits: nvcc contracts a*b + c into one FMA (one rounding instead of two) where the
+// x86-64 host build rounds twice, and CUDA's expf / logf (maximum error 2 ulp / 1 ulp) are
+// not glibc's (< 1 ulp). Each such operation moves a result by at most ~3 ulp of the terms
+// involved; the longest chain compared elementwise (a softmax gradient: exp, the reciprocal
+// of the row sum, two products) has a handful. 16 ulp = 32 u relative to the terms' scale
+// covers that with margin; a wrong formula, index or dropped element is off by far more.
+constexpr double kGpuElementwiseRel = 32.0 * kUnitRoundoff;  // ~1.9e-6
+
+// A K-term float reduction computed by both twins in different orders (cuBLAS tiles and
+// split-K against OpenBLAS; warp trees against left-to-right loops): each is within
+// reduction_tol(K) of the exact result (relative to sum |terms|), so the two are within twice that.
+inline double twin_reduction_tol(std::int64_t k) {
+  return 2.0 * reduction_tol(k);
+}
+
+// Sums accumulated in double (loss totals, buffer statistics): each order is within
+// (K-1) * 2^-53 * sum|terms| of the exact sum (worst case, not random rounding), so two
+// orders agree within 2 * K * 2^-53 relative to sum|terms|.
+constexpr double kDoubleUnitRoundoff = 1.1102230246251565e-16;  // 2^-53
+inline double double_sum_tol(std::int64_t k) {
+  return 2.0 * static_cast<double>(k < 1 ? 1 : k) * kDoubleUnitRoundoff;
+}
+
+// Absolute floor for float results that may legitimately fall below float's normal range
+// (exp of very negative logits): there every result is rounding.
+constexpr double kFloatUnderflowAbs = 1.1754943508222875e-38;  // FLT_MIN
+
 // N-rank vs 1-rank training (golden test: 50 Adam steps, lr 1e-3, MLP on Fashion-MNIST).
 // In exact arithmetic the runs are identical; in float32 only the summation order of the
 // gradient differs (per-rank GEMM partial sums, then the all-reduce), a relative

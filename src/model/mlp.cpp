@@ -17,7 +17,7 @@ namespace dp {
 using kernels::Trans;
 
 Mlp::Mlp(std::int64_t in_features, std::vector<std::int64_t> hidden, std::int64_t out_features, LossKind loss,
-         std::int64_t max_rows)
+         std::int64_t max_rows, Backend backend)
     : loss_(loss), max_rows_(max_rows) {
   DP_CHECK(in_features > 0 && out_features > 0 && max_rows > 0, "mlp: in=", in_features,
            " out=", out_features, " rows=", max_rows);
@@ -40,22 +40,22 @@ Mlp::Mlp(std::int64_t in_features, std::vector<std::int64_t> hidden, std::int64_
   std::int64_t max_width = 0;
   for (std::int64_t l = 0; l < layers; ++l) {
     const auto out = widths_[static_cast<std::size_t>(l + 1)];
-    acts_.emplace_back(static_cast<std::size_t>(max_rows * out));
+    acts_.emplace_back(backend, max_rows * out);
     max_width = std::max(max_width, widths_[static_cast<std::size_t>(l)]);
   }
-  grad_a_.resize(static_cast<std::size_t>(max_rows * max_width));
-  grad_b_.resize(static_cast<std::size_t>(max_rows * max_width));
-  row_losses_.resize(static_cast<std::size_t>(max_rows));
+  grad_a_ = Array<float>(backend, max_rows * max_width);
+  grad_b_ = Array<float>(backend, max_rows * max_width);
+  row_losses_ = Array<float>(backend, max_rows);
 }
 
-void Mlp::init(float* params, std::uint64_t seed) const {
+void Mlp::init(float* h_params, std::uint64_t seed) const {
   for (std::int64_t l = 0; l < num_layers(); ++l) {
     const double bound = 1.0 / std::sqrt(static_cast<double>(widths_[static_cast<std::size_t>(l)]));
     for (int kind = 0; kind < 2; ++kind) {
       const TensorView& t = kind == 0 ? weight(l) : bias(l);
       Rng rng(mix_seed(mix_seed(seed, static_cast<std::uint64_t>(l)), static_cast<std::uint64_t>(kind)));
       for (std::int64_t i = 0; i < t.count; ++i)
-        params[t.offset + i] = static_cast<float>(rng.uniform(-bound, bound));
+        h_params[t.offset + i] = static_cast<float>(rng.uniform(-bound, bound));
     }
   }
 }
@@ -78,32 +78,32 @@ const float* Mlp::forward(const kernels::Context& ctx, const float* params, cons
   return in;
 }
 
-double Mlp::forward_backward(const kernels::Context& ctx, const float* params, const Batch& batch,
+double Mlp::forward_backward(const kernels::Context& ctx, const float* params, const BatchRef& batch,
                              float* grads, bool accumulate,
                              const std::function<void(std::int64_t end)>& grads_ready) {
   const std::int64_t rows = batch.rows;
   const std::int64_t layers = num_layers();
   const std::int64_t k = widths_.back();
-  forward(ctx, params, batch.x.data(), rows);
+  forward(ctx, params, batch.x, rows);
 
   // dL/dz_{L-1}, written over the logits (they are not needed afterwards).
   float* dz = acts_.back().data();
   double loss = 0.0;
   if (loss_ == LossKind::softmax_xent) {
     const float scale = 1.0f / static_cast<float>(rows);
-    loss = kernels::softmax_xent_forward_backward(ctx, dz, batch.labels.data(), scale, row_losses_.data(), dz,
-                                                  rows, k) /
+    loss = kernels::softmax_xent_forward_backward(ctx, dz, batch.labels, scale, row_losses_.data(), dz, rows,
+                                                  k) /
            static_cast<double>(rows);
   } else {
     const float scale = 1.0f / static_cast<float>(rows * k);
-    loss = kernels::mse_forward_backward(ctx, dz, batch.y.data(), scale, row_losses_.data(), dz, rows, k) /
+    loss = kernels::mse_forward_backward(ctx, dz, batch.y, scale, row_losses_.data(), dz, rows, k) /
            static_cast<double>(rows * k);
   }
 
   float* scratch[2] = {grad_a_.data(), grad_b_.data()};
   for (std::int64_t l = layers - 1; l >= 0; --l) {
     const auto n_in = widths_[static_cast<std::size_t>(l)], n_out = widths_[static_cast<std::size_t>(l + 1)];
-    const float* in = l == 0 ? batch.x.data() : acts_[static_cast<std::size_t>(l - 1)].data();
+    const float* in = l == 0 ? batch.x : acts_[static_cast<std::size_t>(l - 1)].data();
     // dW[out, in] = dz^T[out, rows] · in[rows, in] ;  db = column sums of dz
     kernels::gemm(ctx, Trans::yes, Trans::no, n_out, n_in, rows, 1.0f, dz, n_out, in, n_in,
                   accumulate ? 1.0f : 0.0f, grads + weight(l).offset, n_in);
@@ -121,18 +121,18 @@ double Mlp::forward_backward(const kernels::Context& ctx, const float* params, c
   return loss;
 }
 
-EvalSums Mlp::evaluate(const kernels::Context& ctx, const float* params, const Batch& batch) {
+EvalSums Mlp::evaluate(const kernels::Context& ctx, const float* params, const BatchRef& batch) {
   const std::int64_t rows = batch.rows;
   const std::int64_t k = widths_.back();
-  const float* out = forward(ctx, params, batch.x.data(), rows);
+  const float* out = forward(ctx, params, batch.x, rows);
   EvalSums s;
   s.rows = rows;
   if (loss_ == LossKind::softmax_xent) {
-    s.loss_sum = kernels::softmax_xent_forward(ctx, out, batch.labels.data(), row_losses_.data(), rows, k);
-    s.correct = kernels::count_correct(ctx, out, batch.labels.data(), rows, k);
+    s.loss_sum = kernels::softmax_xent_forward(ctx, out, batch.labels, row_losses_.data(), rows, k);
+    s.correct = kernels::count_correct(ctx, out, batch.labels, rows, k);
   } else {
     s.loss_sum =
-        kernels::mse_forward(ctx, out, batch.y.data(), row_losses_.data(), rows, k) / static_cast<double>(k);
+        kernels::mse_forward(ctx, out, batch.y, row_losses_.data(), rows, k) / static_cast<double>(k);
   }
   return s;
 }

@@ -20,6 +20,7 @@
 
 #include "kernels/backend.h"
 #include "src/data/batch.h"
+#include "src/tensor/buffer.h"
 #include "src/tensor/layout.h"
 
 namespace dp {
@@ -34,8 +35,10 @@ struct EvalSums {
 
 class Mlp {
  public:
+  // Activations and scratch live in the memory of `backend`; every pointer passed to the
+  // methods below (params, grads, batch rows) must too.
   Mlp(std::int64_t in_features, std::vector<std::int64_t> hidden, std::int64_t out_features, LossKind loss,
-      std::int64_t max_rows);
+      std::int64_t max_rows, Backend backend = Backend::cpu);
 
   const ParamLayout& layout() const { return layout_; }
   std::int64_t param_count() const { return layout_.total_count(); }
@@ -46,20 +49,28 @@ class Mlp {
 
   // Kaiming-uniform as torch.nn.Linear does: W, b ~ U(-1/sqrt(in), 1/sqrt(in)), each
   // tensor from its own stream of (seed, layer, kind), so the result is independent of
-  // the buffer order.
-  void init(float* params, std::uint64_t seed) const;
+  // the buffer order. h_params is host memory (the caller uploads it).
+  void init(float* h_params, std::uint64_t seed) const;
 
   // Forward + loss + backward on one batch. Writes d(L)/d(params) into grads (all of it,
   // overwritten; with accumulate, added to what grads holds) and returns L (the batch
   // mean defined above). grads_ready(end), if given, is called as soon as grads[0, end)
   // is final: after each layer's weight and bias gradients, last layer first, so a
   // gradient all-reduce can start on them while backward continues below.
+  double forward_backward(const kernels::Context& ctx, const float* params, const BatchRef& batch,
+                          float* grads, bool accumulate = false,
+                          const std::function<void(std::int64_t end)>& grads_ready = nullptr);
   double forward_backward(const kernels::Context& ctx, const float* params, const Batch& batch, float* grads,
                           bool accumulate = false,
-                          const std::function<void(std::int64_t end)>& grads_ready = nullptr);
+                          const std::function<void(std::int64_t end)>& grads_ready = nullptr) {
+    return forward_backward(ctx, params, host_ref(batch), grads, accumulate, grads_ready);
+  }
 
   // Forward only: sums for evaluation.
-  EvalSums evaluate(const kernels::Context& ctx, const float* params, const Batch& batch);
+  EvalSums evaluate(const kernels::Context& ctx, const float* params, const BatchRef& batch);
+  EvalSums evaluate(const kernels::Context& ctx, const float* params, const Batch& batch) {
+    return evaluate(ctx, params, host_ref(batch));
+  }
 
   // Forward only: out[rows, out_features] = the model's output (logits or predictions).
   // Returns a pointer into internal storage, valid until the next call.
@@ -74,9 +85,9 @@ class Mlp {
   std::int64_t max_rows_;
   ParamLayout layout_;
   std::vector<std::size_t> w_index_, b_index_;  // per layer, into layout_.tensors()
-  std::vector<std::vector<float>> acts_;        // a_l, [max_rows, out_l]
-  std::vector<float> grad_a_, grad_b_;          // ping-pong dz scratch, [max_rows, max width]
-  std::vector<float> row_losses_;               // [max_rows]
+  std::vector<Array<float>> acts_;              // a_l, [max_rows, out_l]
+  Array<float> grad_a_, grad_b_;                // ping-pong dz scratch, [max_rows, max width]
+  Array<float> row_losses_;                     // [max_rows]
 };
 
 }  // namespace dp

@@ -4,14 +4,16 @@
 
 namespace dp {
 
-AdamOptimizer::AdamOptimizer(std::int64_t count, const kernels::AdamHyper& hyper)
-    : hyper_(hyper), m_(static_cast<std::size_t>(count), 0.0f), v_(static_cast<std::size_t>(count), 0.0f) {}
+AdamOptimizer::AdamOptimizer(std::int64_t count, const kernels::AdamHyper& hyper, Backend backend)
+    : hyper_(hyper), m_(backend, count), v_(backend, count) {}
 
-void AdamOptimizer::load_state(std::vector<float> m, std::vector<float> v, std::int64_t steps_taken) {
-  DP_CHECK(m.size() == m_.size() && v.size() == v_.size() && steps_taken >= 0, "adam load_state: sizes ",
-           m.size(), "/", v.size(), " vs ", m_.size());
-  m_ = std::move(m);
-  v_ = std::move(v);
+void AdamOptimizer::load_state(const std::vector<float>& m, const std::vector<float>& v,
+                               std::int64_t steps_taken, const kernels::Context& ctx) {
+  const auto count = static_cast<std::size_t>(m_.count());
+  DP_CHECK(m.size() == count && v.size() == count && steps_taken >= 0, "adam load_state: sizes ", m.size(),
+           "/", v.size(), " vs ", count);
+  m_.upload(m, ctx);
+  v_.upload(v, ctx);
   steps_ = steps_taken;
 }
 
@@ -21,7 +23,7 @@ void AdamOptimizer::step(const kernels::Context& ctx, float* params, const float
   h.lr = static_cast<float>(lr);
   h.grad_scale = grad_scale;
   h.step = ++steps_;
-  kernels::adam_step(ctx, params, grads, m_.data(), v_.data(), static_cast<std::int64_t>(m_.size()), h);
+  kernels::adam_step(ctx, params, grads, m_.data(), v_.data(), m_.count(), h);
 }
 
 }  // namespace dp

@@ -43,7 +43,24 @@ struct StepCommTimes {
   double exposed_s = 0.0;  // time the main thread waited for communication
 };
 
-class GradientReducer {
+// How the gradient buffer gets reduced across ranks during a step. The trainer calls
+// start_step, ready(end) as backward finishes prefixes of the buffer, then finish.
+// Implementations: GradientReducer (host buffers, MPI, below), and for device buffers
+// StagedGradientSync (through pinned host memory and MPI) and NcclGradientSync
+// (src/train/device_sync.h).
+class GradientSync {
+ public:
+  virtual ~GradientSync() = default;
+  virtual const std::vector<Bucket>& buckets() const = 0;
+  virtual bool overlapping() const = 0;
+  // After finish() the buffer holds the mean over ranks (true) or the sum (false).
+  virtual bool averages() const { return false; }
+  virtual void start_step(std::int64_t step) = 0;
+  virtual void ready(std::int64_t end) = 0;
+  virtual Status finish(StepCommTimes* times) = 0;
+};
+
+class GradientReducer final : public GradientSync {
  public:
   // grads holds buckets.back().end elements. use_thread: overlap with a communication
   // thread (ignored with a single bucket).
@@ -53,14 +70,14 @@ class GradientReducer {
   GradientReducer(const GradientReducer&) = delete;
   GradientReducer& operator=(const GradientReducer&) = delete;
 
-  const std::vector<Bucket>& buckets() const { return buckets_; }
-  bool overlapping() const { return thread_.joinable(); }
+  const std::vector<Bucket>& buckets() const override { return buckets_; }
+  bool overlapping() const override { return thread_.joinable(); }
 
-  void start_step(std::int64_t step);
+  void start_step(std::int64_t step) override;
   // grads[0, end) is final: start every bucket that lies inside it.
-  void ready(std::int64_t end);
+  void ready(std::int64_t end) override;
   // Starts the remaining buckets and waits for all; the first failed all-reduce's Status.
-  Status finish(StepCommTimes* times);
+  Status finish(StepCommTimes* times) override;
 
  private:
   void launch_until(std::int64_t end);

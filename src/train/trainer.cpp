@@ -14,7 +14,9 @@
 
 #include "comm/bootstrap.h"
 #include "kernels/buffer_stats.h"
+#include "kernels/device.h"
 #include "src/data/batch.h"
+#include "src/data/batch_loader.h"
 #include "src/data/file_bytes.h"
 #include "src/data/sampler.h"
 #include "src/model/mlp.h"
@@ -22,6 +24,7 @@
 #include "src/optim/lr_schedule.h"
 #include "src/train/agree.h"
 #include "src/train/checkpoint.h"
+#include "src/train/device_sync.h"
 #include "src/train/faults.h"
 #include "src/train/progress.h"
 #include "src/train/reducer.h"
@@ -33,6 +36,9 @@
 #include "src/util/check.h"
 #include "src/util/fs.h"
 #include "src/util/timer.h"
+#if defined(DPTRAIN_HAVE_CUDA)
+#include "comm/nccl_comm.h"
+#endif
 
 namespace dp {
 namespace {
@@ -73,6 +79,7 @@ class Run {
         faults_(parse_faults(cfg.inject_fault, comm.world_size()), comm.rank()),
         tracer_(!cfg.trace_path.empty(), cfg.trace_steps) {
     setup_threads();
+    setup_device();
     if (cfg.print_topology) print_topology();
     load_data();
     setup_files(resolved_config_json);
@@ -85,7 +92,12 @@ class Run {
 
  private:
   void setup_threads();
+  void setup_device();
   void print_topology();
+  // Host copy of the parameters (the Array itself on the CPU backend).
+  float* host_params();
+  void poison_grads(std::int64_t begin, std::int64_t end);
+  [[noreturn]] void comm_failed(const Status& s);
   void load_data();
   void setup_files(const std::string& resolved_config_json);
   void build_model();
@@ -110,7 +122,12 @@ class Run {
   const bool root_;
   FaultInjector faults_;
   Tracer tracer_;
-  kernels::Context ctx_;  // the CPU backend
+  DeviceChoice device_;                       // backend, GPU, gradient communication
+  std::unique_ptr<device::Runtime> runtime_;  // CUDA backend only
+  kernels::Context ctx_;                      // the CPU backend, or runtime_'s context
+#if defined(DPTRAIN_HAVE_CUDA)
+  std::unique_ptr<NcclCommunicator> nccl_;  // --comm nccl only
+#endif
   int threads_ = 1;
   std::optional<std::string> threads_note_;
   Stopwatch wall_;
@@ -121,16 +138,17 @@ class Run {
 
   std::unique_ptr<Mlp> model_;
   std::unique_ptr<AdamOptimizer> adam_;
-  std::unique_ptr<GradientReducer> reducer_;
+  std::unique_ptr<GradientSync> reducer_;
   std::unique_ptr<DistributedSampler> sampler_;
-  std::vector<float> params_;
-  std::vector<float> grads_;  // nparams + 1: the local loss rides in the last slot
+  Array<float> params_;
+  Array<float> grads_;           // nparams + 1: the local loss rides in the last slot
+  std::vector<float> h_params_;  // host copy (CUDA backend: checks, checkpoints, export)
   std::int64_t nparams_ = 0;
   // A step takes up to grad_accum micro-batches of local_batch_ rows on each rank.
   std::int64_t local_batch_ = 0, micro_per_epoch_ = 0, steps_per_epoch_ = 0, total_steps_ = 0, epochs_ = 0;
   LrSchedule schedule_;
   std::unique_ptr<Progress> progress_;
-  Batch batch_, eval_batch_;
+  BatchLoader train_loader_, eval_loader_;
   std::vector<std::int64_t> eval_idx_;
 
   // Position: steps taken so far (including skipped ones) and where to start.
@@ -165,13 +183,56 @@ void Run::setup_threads() {
                ") lets it use ", share.per_rank);
 }
 
+void Run::setup_device() {
+  agree_on_user_errors(comm_, [&] { device_ = choose_device(cfg_, comm_.info()); });
+  // --comm auto picks NCCL only when every rank can use it.
+  if (cfg_.comm == "auto" && device_.backend == Backend::cuda) {
+    std::int64_t all_can = device_.comm == "nccl" ? 1 : 0;
+    DP_CHECK_OK(comm_.all_reduce(&all_can, 1, ReduceOp::min));
+    if (all_can == 0) device_.comm = "mpi";
+  }
+  if (device_.backend == Backend::cpu) return;
+  runtime_ = std::make_unique<device::Runtime>(device_.gpu, cfg_.tf32);
+  ctx_ = runtime_->context();
+#if defined(DPTRAIN_HAVE_CUDA)
+  if (device_.comm == "nccl") {
+    comm_.set_label("NCCL bootstrap");
+    const Status s = NcclCommunicator::create(comm_, device_.gpu, cfg_.comm_timeout_s, &nccl_);
+    comm_.set_label(nullptr);
+    if (!s.ok()) comm_failed(s);
+  }
+#endif
+}
+
+// The nan fault: grads[begin, end) become NaN (all bits set is a quiet NaN).
+void Run::poison_grads(std::int64_t begin, std::int64_t end) {
+  if (device_.backend == Backend::cpu)
+    faults_.poison(grads_.data() + begin, end - begin);
+  else
+    device::fill_bytes(grads_.data() + begin, 0xFF, static_cast<std::size_t>(end - begin) * sizeof(float),
+                       ctx_.stream);
+}
+
+float* Run::host_params() {
+  if (device_.backend == Backend::cpu) return params_.data();
+  h_params_.resize(static_cast<std::size_t>(nparams_));
+  params_.download(h_params_.data(), nparams_, ctx_);
+  return h_params_.data();
+}
+
+void Run::comm_failed(const Status& s) {
+  std::fprintf(stderr, "dptrain: error: %s; ending the job\n", s.message().c_str());
+  std::fflush(stderr);
+  comm_.abort_job(kExitCommTimeout);
+}
+
 // Every rank describes itself in a fixed-size slot; rank 0 prints the gathered table.
 void Run::print_topology() {
   constexpr std::size_t kSlot = 256;
   const RankInfo& me = comm_.info();
-  std::string line =
-      concat("rank ", me.rank, ": host ", me.host, ", local rank ", me.local_rank, "/", me.local_size,
-             ", cores ", affinity_text(), ", device ", cfg_.device, ", ", threads_, " BLAS thread(s)");
+  std::string line = concat("rank ", me.rank, ": host ", me.host, ", local rank ", me.local_rank, "/",
+                            me.local_size, ", cores ", affinity_text(), ", device ", device_.text,
+                            ", gradients over ", device_.comm, ", ", threads_, " BLAS thread(s)");
   line.resize(kSlot - 1, ' ');
   std::vector<char> all(kSlot * static_cast<std::size_t>(world_));
   DP_CHECK_OK(comm_.all_gather(line.c_str(), all.data(), kSlot));
@@ -227,13 +288,19 @@ void Run::build_model() {
   const Dataset& train = data_.train;
   local_batch_ = cfg_.batch_size / world_;
   const LossKind loss = train.is_classification() ? LossKind::softmax_xent : LossKind::mse;
+  const Backend backend = device_.backend;
   model_ = std::make_unique<Mlp>(train.features, cfg_.hidden, train.output_dim(), loss,
-                                 std::max(local_batch_, cfg_.eval_batch_size));
+                                 std::max(local_batch_, cfg_.eval_batch_size), backend);
   nparams_ = model_->param_count();
-  params_.assign(static_cast<std::size_t>(nparams_), 0.0f);
-  grads_.assign(static_cast<std::size_t>(nparams_) + 1, 0.0f);
-  model_->init(params_.data(), cfg_.seed);
-  DP_CHECK_OK(comm_.broadcast(params_.data(), params_.size() * sizeof(float), 0));
+  params_ = Array<float>(backend, nparams_);
+  grads_ = Array<float>(backend, nparams_ + 1);
+  {
+    // Initialised on the host (rank 0's values everywhere), then placed on the backend.
+    std::vector<float> h_init(static_cast<std::size_t>(nparams_), 0.0f);
+    model_->init(h_init.data(), cfg_.seed);
+    DP_CHECK_OK(comm_.broadcast(h_init.data(), h_init.size() * sizeof(float), 0));
+    params_.upload(h_init, ctx_);
+  }
 
   kernels::AdamHyper hyper;
   hyper.beta1 = static_cast<float>(cfg_.beta1);
@@ -242,7 +309,7 @@ void Run::build_model() {
   hyper.weight_decay = static_cast<float>(cfg_.weight_decay);
   hyper.decay_mode =
       cfg_.optimizer == "adam" ? kernels::WeightDecayMode::l2 : kernels::WeightDecayMode::decoupled;
-  adam_ = std::make_unique<AdamOptimizer>(nparams_, hyper);
+  adam_ = std::make_unique<AdamOptimizer>(nparams_, hyper, backend);
 
   sampler_ = std::make_unique<DistributedSampler>(train.count, comm_.rank(), world_, cfg_.seed,
                                                   /*shuffle=*/true, cfg_.drop_last);
@@ -261,12 +328,22 @@ void Run::build_model() {
   const auto buckets =
       plan_buckets(nparams_ + 1, static_cast<std::int64_t>(std::min(bucket_nbytes, 1024.0 * 1024)),
                    static_cast<std::int64_t>(bucket_nbytes));
-  reducer_ =
-      std::make_unique<GradientReducer>(comm_, grads_.data(), buckets, mpi_thread_serialized(), &tracer_);
+  if (backend == Backend::cpu) {
+    reducer_ =
+        std::make_unique<GradientReducer>(comm_, grads_.data(), buckets, mpi_thread_serialized(), &tracer_);
+  } else if (device_.comm == "mpi") {
+    reducer_ = std::make_unique<StagedGradientSync>(comm_, grads_.data(), buckets, ctx_, &tracer_);
+  } else {
+#if defined(DPTRAIN_HAVE_CUDA)
+    reducer_ = std::make_unique<NcclGradientSync>(*nccl_, grads_.data(), buckets, ctx_);
+#endif
+  }
 
-  reserve_batch(train, local_batch_, &batch_);
   eval_idx_.resize(static_cast<std::size_t>(cfg_.eval_batch_size));
-  if (data_.has_test) reserve_batch(data_.test, cfg_.eval_batch_size, &eval_batch_);
+  train_loader_ = BatchLoader(train, local_batch_, choose_batch_mode(backend, train, cfg_.gpu_data), ctx_);
+  if (data_.has_test)
+    eval_loader_ = BatchLoader(data_.test, cfg_.eval_batch_size,
+                               choose_batch_mode(backend, data_.test, cfg_.gpu_data), ctx_);
   progress_ = std::make_unique<Progress>(Progress::resolve(cfg_.progress), root_, total_steps_, epochs_,
                                          cfg_.log_every);
 }
@@ -276,8 +353,12 @@ void Run::print_banner() {
   for (auto w : model_->widths()) layers += (layers.empty() ? "" : "-") + std::to_string(w);
   const Dataset& train = data_.train;
   progress_->print_line(concat(
-      "dptrain: ", world_, " rank(s), ", threads_, " BLAS thread(s) per rank, model ", cfg_.model, " ",
-      layers, " (", nparams_, " parameters, ",
+      "dptrain: ", world_, " rank(s), ",
+      device_.backend == Backend::cpu ? concat(threads_, " BLAS thread(s) per rank")
+                                      : concat("rank 0 on ", device_.text, ", gradients over ", device_.comm),
+      device_.backend == Backend::cpu ? std::string()
+                                      : concat(", batches ", batch_mode_name(train_loader_.mode())),
+      ", model ", cfg_.model, " ", layers, " (", nparams_, " parameters, ",
       model_->loss_kind() == LossKind::softmax_xent ? "softmax cross-entropy" : "mean squared error", "), ",
       train.count, " training samples, global batch ", cfg_.batch_size, " (", local_batch_, " per rank)",
       cfg_.grad_accum > 1 ? concat(" x ", cfg_.grad_accum, " micro-batches = ",
@@ -359,8 +440,8 @@ void Run::resume() {
     DP_USER_CHECK(ck.step < total_steps_, path, ": checkpoint is at step ", ck.step,
                   ", the run ends at step ", total_steps_, " (nothing left to train)");
   });
-  params_ = std::move(ck.params);
-  adam_->load_state(std::move(ck.adam_m), std::move(ck.adam_v), ck.adam_steps);
+  params_.upload(ck.params, ctx_);
+  adam_->load_state(ck.adam_m, ck.adam_v, ck.adam_steps, ctx_);
   step_ = ck.step;
   start_epoch_ = ck.epoch;
   start_step_in_epoch_ = ck.step_in_epoch;
@@ -391,19 +472,22 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
     const double t0 = now_seconds();
     const std::int64_t begin = m * local_batch_;
     const std::int64_t rows = std::min(local_batch_, sampler_->shard_count() - begin);
-    gather_batch(data_.train, sampler_->shard().data() + begin, rows, &batch_);
+    const BatchRef rows_ref = train_loader_.load(sampler_->shard().data() + begin, rows);
     rows_total += rows;
     const double t1 = now_seconds();
     // A finished prefix of the gradients goes to the reducer (and, under the nan fault,
     // is poisoned first, so no bucket leaves this rank clean).
     auto ready = [&](std::int64_t ready_end) {
-      if (poison) faults_.poison(grads_.data() + poisoned_until, ready_end - poisoned_until);
+      if (poison) poison_grads(poisoned_until, ready_end);
       poisoned_until = ready_end;
       reducer_->ready(ready_end);
     };
-    loss_sum +=
-        model_->forward_backward(ctx_, params_.data(), batch_, grads_.data(), /*accumulate=*/m > micro_begin,
-                                 last ? std::function<void(std::int64_t)>(ready) : nullptr);
+    {
+      const device::NvtxRange range("forward + backward");
+      loss_sum += model_->forward_backward(ctx_, params_.data(), rows_ref, grads_.data(),
+                                           /*accumulate=*/m > micro_begin,
+                                           last ? std::function<void(std::int64_t)>(ready) : nullptr);
+    }
     const double t2 = now_seconds();
     phase_s[0] += t1 - t0;
     phase_s[1] += t2 - t1;
@@ -413,14 +497,16 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
                   {{"step", this_step}, {"micro_batch", m - micro_begin}});
     }
   }
-  float* loss_slot = &grads_[static_cast<std::size_t>(nparams_)];
-  *loss_slot = static_cast<float>(poison ? std::nan("") : loss_sum);
-  const float local_loss = *loss_slot;
+  const float local_loss = static_cast<float>(poison ? std::nan("") : loss_sum);
+  grads_.upload(&local_loss, 1, ctx_, nparams_);
 
   faults_.before_all_reduce(this_step);
   StepCommTimes comm_times;
   const double t_wait = now_seconds();
-  DP_CHECK_OK(reducer_->finish(&comm_times));
+  {
+    const device::NvtxRange range("all-reduce gradients");
+    if (const Status s = reducer_->finish(&comm_times); !s.ok()) comm_failed(s);
+  }
   phase_s[2] = comm_times.exposed_s;
   if (trace) tracer_.add(Tracer::compute, "wait for gradients", t_wait, now_seconds(), {{"step", this_step}});
   Stopwatch phase;
@@ -428,8 +514,12 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
   // The summed buffer is identical on every rank, so this check reaches the same verdict
   // everywhere without another collective.
   const kernels::BufferStats stats = kernels::buffer_stats(ctx_, grads_.data(), nparams_);
-  const double contributions = static_cast<double>(world_) * static_cast<double>(micros);
-  const double loss = static_cast<double>(*loss_slot) / contributions;
+  // SUM over ranks (MPI) or their mean (NCCL's ncclAvg) of micros micro-batch means.
+  const double contributions =
+      (reducer_->averages() ? 1.0 : static_cast<double>(world_)) * static_cast<double>(micros);
+  float reduced_loss = 0.0f;
+  grads_.download(&reduced_loss, 1, ctx_, nparams_);
+  const double loss = static_cast<double>(reduced_loss) / contributions;
   const double lr = schedule_.at(step_);
   ++step_;
   if (stats.nonfinite > 0 || !std::isfinite(loss)) {
@@ -453,11 +543,18 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
     return false;
   }
   // The mean over all W * micros contributions: each is a mean over its rows.
-  adam_->step(ctx_, params_.data(), grads_.data(), lr, static_cast<float>(1.0 / contributions));
+  {
+    const device::NvtxRange range("adam");
+    adam_->step(ctx_, params_.data(), grads_.data(), lr, static_cast<float>(1.0 / contributions));
+  }
   phase_s[3] = phase.elapsed_s();
   if (trace)
     tracer_.add(Tracer::optimizer, "adam", now_seconds() - phase_s[3], now_seconds(), {{"step", this_step}});
-  if (hooks_.after_step) hooks_.after_step(step_, params_.data(), nparams_);
+  if (hooks_.after_step) {
+    // A host view of the live parameters; on a device, changes are copied back.
+    hooks_.after_step(step_, host_params(), nparams_);
+    if (device_.backend != Backend::cpu) params_.upload(h_params_, ctx_);
+  }
   report_step(epoch, loss, lr, std::sqrt(stats.sum_squares) / contributions, rows_total, phase_s, comm_times);
   return true;
 }
@@ -502,7 +599,7 @@ void Run::end_epoch(std::int64_t epoch, double epoch_s) {
   if (data_.has_test) {
     comm_.set_label("evaluation");
     last_eval_ = evaluate_split(ctx_, comm_, *model_, params_.data(), data_.test, cfg_.eval_batch_size,
-                                &eval_batch_, &eval_idx_);
+                                &eval_loader_, &eval_idx_);
     comm_.set_label(nullptr);
     write_metrics({{"type", "eval"},
                    {"step", step_},
@@ -533,9 +630,9 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
     ck.world_size = world_;
     ck.resume_config = resume_config();
     ck.layout = model_->layout().tensors();
-    ck.params = params_;
-    ck.adam_m = adam_->m();
-    ck.adam_v = adam_->v();
+    ck.params = params_.to_host(ctx_);
+    ck.adam_m = adam_->m(ctx_);
+    ck.adam_v = adam_->v(ctx_);
     const bool crash = faults_.active(Fault::Kind::ckpt_crash, step_);
     path =
         write_checkpoint(checkpoint_dir_, ck, cfg_.keep_checkpoints, crash ? &crash_mid_checkpoint : nullptr);
@@ -559,7 +656,7 @@ TrainResult Run::run() {
     for (; s < steps_per_epoch_ && step_ < total_steps_; ++s) {
       train_step(epoch, s);
       if ((cfg_.check_every > 0 && step_ % cfg_.check_every == 0) || step_ == total_steps_)
-        check_replicas(comm_, params_.data(), nparams_, step_);
+        check_replicas(comm_, host_params(), nparams_, step_);
       const bool stop_here = cfg_.stop_at_step > 0 && step_ == cfg_.stop_at_step;
       // Position after this step: (epoch, s + 1), or the start of the next epoch.
       const bool epoch_done = s + 1 == steps_per_epoch_;
@@ -617,7 +714,7 @@ void Run::finish(TrainResult* result) {
       if (!root_) return;
       std::string hidden_text;
       for (auto h : cfg_.hidden) hidden_text += (hidden_text.empty() ? "" : ",") + std::to_string(h);
-      write_safetensors(cfg_.export_path, model_->layout(), params_.data(),
+      write_safetensors(cfg_.export_path, model_->layout(), host_params(),
                         {{"format", "pt"},
                          {"producer", "dptrain " DPTRAIN_VERSION},
                          {"model", cfg_.model},
@@ -627,7 +724,7 @@ void Run::finish(TrainResult* result) {
     });
     progress_->print_line(concat("exported ", nparams_, " parameters to ", cfg_.export_path));
   }
-  result->params = std::move(params_);
+  result->params = params_.to_host(ctx_);
 }
 
 }  // namespace

@@ -36,7 +36,8 @@ struct TrainResult {
 };
 
 struct TrainHooks {
-  // Called on every rank after each optimizer step with the live parameter buffer.
+  // Called on every rank after each optimizer step with the live parameters (host memory;
+  // on the CUDA backend a copy that is written back after the call).
   std::function<void(std::int64_t step, float* params, std::int64_t count)> after_step;
 };
 

@@ -8,6 +8,7 @@
 #include "comm/communicator.h"
 #include "kernels/backend.h"
 #include "src/data/batch.h"
+#include "src/data/batch_loader.h"
 #include "src/model/mlp.h"
 #include "src/train/trainer.h"
 
@@ -21,8 +22,19 @@ std::string default_run_dir();
 
 // Each rank evaluates samples r, r+W, r+2W, ... of the split (no padding, so each counts
 // once) in batches of eval_rows; the sums are all-reduced.
+// loader: over `test`, with capacity eval_rows, on the backend of ctx.
 EvalResult evaluate_split(const kernels::Context& ctx, Communicator& comm, Mlp& model, const float* params,
-                          const Dataset& test, std::int64_t eval_rows, Batch* batch,
+                          const Dataset& test, std::int64_t eval_rows, BatchLoader* loader,
                           std::vector<std::int64_t>* idx);
+
+// Where a run computes and how its gradients travel, decided from --device/--comm and
+// what this host has (a UserError names the flag when the request cannot be met).
+struct DeviceChoice {
+  Backend backend = Backend::cpu;
+  int gpu = -1;              // CUDA device of this rank
+  std::string comm = "mpi";  // gradient all-reduce: mpi | nccl
+  std::string text = "cpu";  // for banners: "cpu" or "GPU 0: NVIDIA H100 ..."
+};
+DeviceChoice choose_device(const Config& cfg, const RankInfo& me);
 
 }  // namespace dp

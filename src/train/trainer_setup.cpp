@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <thread>
 
+#include "kernels/device.h"
 #include "src/train/faults.h"
 #include "src/train/trainer.h"
 #include "src/train/trainer_internal.h"
@@ -29,8 +31,14 @@ CpuShare cpu_share(int local_size) {
 void validate_config(const Config& c, int world) {
   DP_USER_CHECK(c.model == "mlp" || c.model == "mlp-large" || c.model == "linreg", "--model: unknown model '",
                 c.model, "' (expected mlp, mlp-large or linreg)");
-  DP_USER_CHECK(c.device == "cpu", "--device: '", c.device,
-                "' is not available in this build (only cpu; the CUDA backend is not built yet)");
+  DP_USER_CHECK(c.device == "cpu" || c.device == "cuda" || c.device == "auto", "--device: unknown '",
+                c.device, "' (expected cpu, cuda or auto)");
+  DP_USER_CHECK(c.comm == "auto" || c.comm == "mpi" || c.comm == "nccl", "--comm: unknown '", c.comm,
+                "' (expected auto, mpi or nccl)");
+  DP_USER_CHECK(c.gpu_data == "auto" || c.gpu_data == "resident" || c.gpu_data == "stream",
+                "--gpu-data: unknown '", c.gpu_data, "' (expected auto, resident or stream)");
+  DP_USER_CHECK(!(c.device == "cpu" && c.comm == "nccl"),
+                "--comm nccl needs --device cuda (NCCL moves GPU buffers; CPU ranks use --comm mpi)");
   DP_USER_CHECK(c.batch_size >= 1, "--batch-size must be >= 1, got ", c.batch_size);
   DP_USER_CHECK(c.batch_size >= world, "--batch-size ", c.batch_size, " is smaller than the ", world,
                 " ranks (each rank needs at least one sample)");
@@ -66,6 +74,34 @@ void validate_config(const Config& c, int world) {
   parse_faults(c.inject_fault, world);  // throws on a malformed spec
 }
 
+DeviceChoice choose_device(const Config& cfg, const RankInfo& me) {
+  DeviceChoice d;
+  // --device cpu never touches the CUDA runtime (initialising it costs time even without a GPU).
+  const int gpus = cfg.device == "cpu" ? 0 : device::count();
+  if (cfg.device == "cpu" || (cfg.device == "auto" && gpus == 0)) {
+    DP_USER_CHECK(cfg.comm != "nccl", "--comm nccl: no CUDA device on ", me.host,
+                  device::compiled() ? "" : " (this dptrain was built without the CUDA backend)");
+    return d;
+  }
+  DP_USER_CHECK(device::compiled(),
+                "--device cuda: this dptrain was built without the CUDA backend (nvcc, "
+                "cuBLAS or NCCL were not found at configure time; see the configure log)");
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  DP_USER_CHECK(gpus > 0, "--device cuda: no CUDA device visible on ", me.host,
+                visible ? concat(" (CUDA_VISIBLE_DEVICES=", visible, ")") : std::string(),
+                "; use --device cpu or auto");
+  d.backend = Backend::cuda;
+  d.gpu = me.local_rank % gpus;
+  // NCCL needs a GPU of its own for every rank.
+  const bool enough_gpus = me.local_size <= gpus;
+  DP_USER_CHECK(cfg.comm != "nccl" || enough_gpus, "--comm nccl: ", me.local_size, " ranks on host ", me.host,
+                " share ", gpus, " GPU(s), but NCCL needs one GPU per rank: start at most ", gpus,
+                " rank(s) per node, or pass --comm mpi (gradients staged through host memory)");
+  d.comm = cfg.comm == "mpi" || !enough_gpus ? "mpi" : "nccl";
+  d.text = concat("GPU ", d.gpu, ": ", device::describe(d.gpu));
+  return d;
+}
+
 std::string affinity_text() {
   cpu_set_t set;
   if (::sched_getaffinity(0, sizeof set, &set) != 0) return "?";
@@ -92,7 +128,7 @@ std::string default_run_dir() {
 }
 
 EvalResult evaluate_split(const kernels::Context& ctx, Communicator& comm, Mlp& model, const float* params,
-                          const Dataset& test, std::int64_t eval_rows, Batch* batch,
+                          const Dataset& test, std::int64_t eval_rows, BatchLoader* loader,
                           std::vector<std::int64_t>* idx) {
   const std::int64_t w = comm.world_size(), r = comm.rank();
   double sums[3] = {0.0, 0.0, 0.0};  // loss sum, correct, rows
@@ -100,8 +136,7 @@ EvalResult evaluate_split(const kernels::Context& ctx, Communicator& comm, Mlp& 
     std::int64_t rows = 0;
     for (std::int64_t i = start; i < test.count && rows < eval_rows; i += w)
       (*idx)[static_cast<std::size_t>(rows++)] = i;
-    gather_batch(test, idx->data(), rows, batch);
-    const EvalSums s = model.evaluate(ctx, params, *batch);
+    const EvalSums s = model.evaluate(ctx, params, loader->load(idx->data(), rows));
     sums[0] += s.loss_sum;
     sums[1] += static_cast<double>(s.correct);
     sums[2] += static_cast<double>(s.rows);

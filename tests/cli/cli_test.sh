@@ -47,6 +47,15 @@ expect 2 'train-images-idx3-ubyte.* not found' -- --data-dir "$work/nothing-here
 expect 2 "$work/missing.npy" -- --data "npy:$work/missing.npy,$work/y.npy"
 expect 2 '--data.*unknown data set' -- --data cifar-100
 expect 2 'config|toml|not found|exist' -- --config "$work/missing.toml"
+expect 2 '--device: unknown' -- --device tpu
+expect 2 '--comm: unknown' -- --comm gloo
+expect 2 '--comm nccl needs --device cuda' -- --comm nccl
+expect 2 '--gpu-data: unknown' -- --gpu-data fast
+# Without a GPU: asking for one is refused by name; auto falls back to the CPU and trains.
+if ! nvidia-smi -L >/dev/null 2>&1; then
+  expect 2 '--device cuda: (no CUDA device visible|this dptrain was built without the CUDA backend)' -- --device cuda
+  expect 0 'BLAS thread' -- --device auto --model linreg --data synthetic-linreg --steps 3
+fi
 
 # A config file with an unknown key is refused, naming the key.
 printf 'lr = 0.01\nlearning_rate = 0.5\n' >"$work/bad.toml"

@@ -1,0 +1,37 @@
+// CUDA_CHECK / CUBLAS_CHECK / KERNEL_CHECK: the CUDA members of the DP_CHECK family
+// (src/util/check.h). On failure: rank, host, file:line, the call and the library's own
+// error string, then the whole job aborts. Only for code under kernels/cuda and comm/.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include "kernels/cuda/cublas_loader.h"
+#include "src/util/check.h"
+
+#define CUDA_CHECK(call)                                                                       \
+  do {                                                                                         \
+    const cudaError_t dp_cuda_rc_ = (call);                                                    \
+    if (dp_cuda_rc_ != cudaSuccess)                                                            \
+      ::dp::check_failed(                                                                      \
+          __FILE__, __LINE__, #call,                                                           \
+          ::dp::concat(cudaGetErrorName(dp_cuda_rc_), ": ", cudaGetErrorString(dp_cuda_rc_))); \
+  } while (0)
+
+#define CUBLAS_CHECK(call)                                                                                   \
+  do {                                                                                                       \
+    const cublasStatus_t dp_cublas_rc_ = (call);                                                             \
+    if (dp_cublas_rc_ != CUBLAS_STATUS_SUCCESS)                                                              \
+      ::dp::check_failed(__FILE__, __LINE__, #call,                                                          \
+                         ::dp::concat(::dp::kernels::cuda_detail::cublas().status_name(dp_cublas_rc_), ": ", \
+                                      ::dp::kernels::cuda_detail::cublas().status_string(dp_cublas_rc_)));   \
+  } while (0)
+
+// After every kernel launch: a bad launch configuration is reported here, at its source,
+// not by the next unrelated CUDA call.
+#define KERNEL_CHECK() CUDA_CHECK(cudaPeekAtLastError())
+
+namespace dp::kernels::cuda_detail {
+inline cudaStream_t stream_of(void* stream) {
+  return static_cast<cudaStream_t>(stream);
+}
+}  // namespace dp::kernels::cuda_detail
