@@ -15,7 +15,8 @@
 // Two implementations run side by side in the same process, alternately per size:
 //   dptrain   the trainer's path: GuardedCommunicator(MpiCommunicator) (watchdog armed)
 //   mpi       a bare MPI_Allreduce(MPI_IN_PLACE, ...) loop on MPI_COMM_WORLD
-// so "our layer adds no overhead" is a measured ratio. NCCL joins with the GPU backend.
+// so "our layer adds no overhead" is a measured ratio. With --nccl, NcclCommunicator on
+// device buffers is timed and checked alongside (one GPU per rank).
 //
 // dpbench kernels [--device cuda] [--json FILE]: fused Adam vs copy bandwidth and GEMM
 // TFLOP/s on one rank (bench/kernel_bench.h).
@@ -27,6 +28,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -35,6 +37,11 @@
 #include "bench/kernel_bench.h"
 #include "comm/bootstrap.h"
 #include "comm/mpi_comm.h"
+#include "kernels/device.h"
+#include "src/tensor/buffer.h"
+#if defined(DPTRAIN_HAVE_CUDA)
+#include "comm/nccl_comm.h"
+#endif
 #include "src/train/watchdog.h"
 #include "src/util/check.h"
 #include "src/util/timer.h"
@@ -50,6 +57,7 @@ struct Options {
   double time_budget_s = 0.5;  // per size and implementation, when --iters is 0
   std::string json_path;
   double timeout_s = 300;
+  bool nccl = false;  // add NCCL on device buffers (one GPU per rank) as a third column
 };
 
 // "8", "64K", "1M", "1G" -> bytes.
@@ -132,6 +140,40 @@ int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {
         MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     DP_CHECK(rc == MPI_SUCCESS, "MPI_Allreduce: ", dp::mpi_error_string(rc));
   };
+  // --nccl: the same sweep through NcclCommunicator on a device buffer. The host buffer
+  // carries the verifiable inputs in and the result out of the checked run only.
+  std::function<void(float*, std::size_t)> nccl_ar;
+  std::function<std::int64_t(std::size_t)> nccl_check;
+#if defined(DPTRAIN_HAVE_CUDA)
+  std::unique_ptr<dp::device::Runtime> runtime;
+  std::unique_ptr<dp::NcclCommunicator> nccl;
+  dp::Array<float> d_buf;
+  if (opt.nccl) {
+    const int gpus = dp::device::count();
+    DP_USER_CHECK(gpus > 0, "--nccl: no CUDA device visible");
+    DP_USER_CHECK(comm.info().local_size <= gpus, "--nccl: ", comm.info().local_size, " ranks share ", gpus,
+                  " GPU(s) on ", comm.info().host, "; NCCL needs one GPU per rank");
+    runtime = std::make_unique<dp::device::Runtime>(comm.info().local_rank % gpus, false);
+    DP_CHECK_OK(dp::NcclCommunicator::create(comm, runtime->device(), opt.timeout_s, &nccl));
+    d_buf = dp::Array<float>(dp::Backend::cuda, static_cast<std::int64_t>(buf.size()));
+    nccl_ar = [&](float*, std::size_t count) {
+      DP_CHECK_OK(nccl->all_reduce(d_buf.data(), count, dp::ReduceOp::sum));
+    };
+    nccl_check = [&](std::size_t count) {
+      fill(buf, count, rank);
+      const auto n = static_cast<std::int64_t>(count);
+      d_buf.upload(buf.data(), n, runtime->context());
+      dp::device::synchronize(runtime->context().stream);
+      nccl_ar(buf.data(), count);
+      d_buf.download(buf.data(), n, runtime->context());
+      std::int64_t wrong = count_wrong(buf, count, world);
+      MPI_Allreduce(MPI_IN_PLACE, &wrong, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+      return wrong;
+    };
+  }
+#else
+  DP_USER_CHECK(!opt.nccl, "--nccl: this dpbench was built without the CUDA backend");
+#endif
 
   const double bus_factor = world > 1 ? 2.0 * (world - 1) / world : 0.0;
   if (rank == 0) {
@@ -164,14 +206,20 @@ int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {
       ours(buf.data(), count);
       bare(buf.data(), count);
     }
-    std::vector<double> ours_t, bare_t;
+    std::vector<double> ours_t, bare_t, nccl_t;
     for (int r = 0; r < opt.rounds; ++r) {
       ours_t.push_back(time_round(ours, buf, count, iters));
       bare_t.push_back(time_round(bare, buf, count, iters));
+      if (nccl_ar) nccl_t.push_back(time_round(nccl_ar, buf, count, iters));
     }
     Measure a{median_of(ours_t), check_round(ours, buf, count, rank, world)};
     Measure b{median_of(bare_t), check_round(bare, buf, count, rank, world)};
     total_wrong += a.wrong + b.wrong;
+    Measure c;
+    if (nccl_ar) {
+      c = Measure{median_of(nccl_t), nccl_check(count)};
+      total_wrong += c.wrong;
+    }
     const double a_alg = nbytes / a.time_s / 1e9, b_alg = nbytes / b.time_s / 1e9;
     const double ratio = (a_alg * bus_factor) / std::max(b_alg * bus_factor, 1e-30);
     if (rank == 0) {
@@ -179,6 +227,11 @@ int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {
                   nbytes, count, iters, a.time_s * 1e6, a_alg, a_alg * bus_factor,
                   static_cast<long long>(a.wrong), b.time_s * 1e6, b_alg, b_alg * bus_factor,
                   static_cast<long long>(b.wrong), world > 1 ? ratio : 1.0);
+      if (nccl_ar)
+        std::printf(
+            "  %12s nccl (device buffers): %10.2f us, algbw %9.3f GB/s, busbw %9.3f GB/s, #wrong %lld\n", "",
+            c.time_s * 1e6, nbytes / c.time_s / 1e9, nbytes / c.time_s / 1e9 * bus_factor,
+            static_cast<long long>(c.wrong));
       std::fflush(stdout);
     }
     rows.push_back({{"bytes", nbytes},
@@ -194,6 +247,11 @@ int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {
                       {"algbw_gbs", b_alg},
                       {"busbw_gbs", b_alg * bus_factor},
                       {"wrong", b.wrong}}}});
+    if (nccl_ar)
+      rows.back()["nccl"] = {{"time_us", c.time_s * 1e6},
+                             {"algbw_gbs", nbytes / c.time_s / 1e9},
+                             {"busbw_gbs", nbytes / c.time_s / 1e9 * bus_factor},
+                             {"wrong", c.wrong}};
   }
   if (rank == 0) {
     std::printf("# total #wrong: %lld\n", static_cast<long long>(total_wrong));
@@ -250,6 +308,8 @@ int main(int argc, char** argv) {
     ar->add_option("--json", opt.json_path, "also write the results as JSON to this file");
     ar->add_option("--comm-timeout", opt.timeout_s, "watchdog timeout of dptrain's communicator")
         ->capture_default_str();
+    ar->add_flag("--nccl", opt.nccl,
+                 "also time NCCL on device buffers (one GPU per rank; needs the CUDA backend)");
     dp::bench::KernelBenchOptions kopt;
     CLI::App* kb = app.add_subcommand(
         "kernels", "one rank: fused Adam's bandwidth vs a plain copy, GEMM TFLOP/s (the roofline ratios)");
