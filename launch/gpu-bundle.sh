@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Gathers what an offline GPU machine lacks into .deps/ (ignored by git), on the Debian 12
 # development machine, BEFORE going to the GPU machine (docs/gpu-validation.md):
-#   .deps/debs/                 the .deb files of the recipe in /work/shared/gpu-machine.md:
+#   .deps/debs/                 the .deb files of the procedure in docs/gpu-validation.md:
 #                               Open MPI, Catch2, OpenBLAS, CLI11, nlohmann-json (+ zlib headers),
 #                               downloaded with `apt-get download` (nothing is installed here)
 #   .deps/data/fashion-mnist/   the four Fashion-MNIST IDX .gz files (dataset-fashion-mnist)
@@ -26,7 +26,7 @@ packages=(openmpi-bin openmpi-common libopenmpi3 libopenmpi-dev libpmix2 libhwlo
           zlib1g-dev)
 data_files=(train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz
             t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz)
-limit_mib=64     # what the device tool carries at most: working tree + carried paths
+limit_mib=64     # the bundle travels with the working tree: keep the copy small
 warn_mib=56      # "well under": leave room for the repository itself
 
 refresh=0 with_data=1 dest="$root/.deps"
@@ -135,14 +135,14 @@ echo "gpu-bundle.sh: $(compgen -G "$debs/*.deb" | wc -l) .deb files $(mib "$deb_
 if (( total > limit_mib * 1048576 )); then
   die "the bundle and the working tree exceed $limit_mib MiB: use --no-data (gpu_step.py then uses synthetic data, but the accuracy steps need the data set) or trim .deps"
 elif (( total > warn_mib * 1048576 )); then
-  echo "gpu-bundle.sh: warning: over $warn_mib MiB, close to the $limit_mib MiB a copy to the device may carry" >&2
+  echo "gpu-bundle.sh: warning: over $warn_mib MiB, close to the $limit_mib MiB limit" >&2
 fi
 
 rel=${dest#"$root"/}
 cat <<EOF
 
 Carry to the GPU machine: the repository working tree AND the ignored folder '$rel'
-(everything in it: debs/ and data/). With the device tool: carry ["$rel"]. Then, there:
+(everything in it: debs/ and data/). Then, there:
 
     tests/gpu-check.sh            # or: tests/gpu-check.sh --quick
 EOF

@@ -18,7 +18,7 @@
 #   bench-allreduce  build/dpbench allreduce (2 ranks) when it exists
 #   bench-kernels    build/dpbench kernels --device cuda (Adam vs copy bandwidth, GEMM TFLOP/s)
 #                    when dpbench has that subcommand
-# Output (DIR = --out, else $OUT when set and writable, else gpu-check-out/): summary.json,
+# Output (DIR = --out, else $DPTRAIN_GPU_CHECK_OUT when set and writable, else gpu-check-out/): summary.json,
 # summary.md (a block ready to paste into docs/gpu-validation.md, also printed at the end),
 # gpu-check.log (this console), gpu_step.json, allreduce.json, kernels.json, env.sh (the bundle's
 # environment, to `source` for manual runs), gpu-check-logs.tar.gz (every step's full log
@@ -44,9 +44,10 @@ for docs/gpu-validation.md; writes summary.json / summary.md / logs to the outpu
   --quick              shorter runs: 10 training epochs instead of 15, 60 benchmark steps
                        instead of 300, a smaller all-reduce sweep (the test suites and the
                        sanitizer run in full)
-  --out DIR            output directory [default: $OUT if set and writable, else gpu-check-out/]
+  --out DIR            output directory [default: $DPTRAIN_GPU_CHECK_OUT if set and writable,
+                       else gpu-check-out/]
   --work DIR           where step logs and runs go while running [OUT/steps, or a temporary
-                       directory when the output is $OUT: only a few files come back from there]
+                       directory when --out is given: the output keeps only the summary files and one archive]
   --build-dir DIR      CMake build directory                       [build-gpu]
   --arch ARCH          CMAKE_CUDA_ARCHITECTURES                    [from nvidia-smi compute_cap, e.g. 90]
   --cmake-arg ARG      one more CMake argument (repeatable), e.g. --cmake-arg -DDPTRAIN_WERROR=OFF
@@ -119,11 +120,13 @@ for list in "$only" "$skip"; do
 done
 [[ $build_dir == /* ]] || build_dir="$root/$build_dir"
 
-# Output directory: --out, else $OUT when it is set and writable, else gpu-check-out/.
+# Output directory: --out, else $DPTRAIN_GPU_CHECK_OUT when set and writable, else gpu-check-out/.
 out_from_env=0
-if [[ -z "$out" ]]; then
-  if [[ -n "${OUT:-}" && -d "$OUT" && -w "$OUT" ]]; then
-    out=$OUT out_from_env=1
+if [[ -n "$out" ]]; then
+  out_from_env=1  # a given directory gets only the summaries and one archive
+else
+  if [[ -n "${DPTRAIN_GPU_CHECK_OUT:-}" && -d "$DPTRAIN_GPU_CHECK_OUT" && -w "$DPTRAIN_GPU_CHECK_OUT" ]]; then
+    out=$DPTRAIN_GPU_CHECK_OUT out_from_env=1
   else
     out="$root/gpu-check-out"
   fi
@@ -872,7 +875,7 @@ PYEOF
   fi
 } >"$out/summary.md"
 
-# Logs and runs into one archive (a few files come back from a device's $OUT, not hundreds).
+# Logs and runs into one archive: a handful of files to copy off the machine, not hundreds.
 tar -czf "$out/gpu-check-logs.tar.gz" -C "$work" . 2>/dev/null ||
   echo "gpu-check.sh: warning: could not archive $work"
 
