@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <exception>
 #include <thread>
 
 #include "kernels/device.h"
@@ -63,10 +64,12 @@ std::string NcclCommunicator::library_version() {
   return concat("NCCL ", v / 10000, ".", (v % 10000) / 100, ".", v % 100);
 }
 
+// The communicator is unusable from here on. It is NOT aborted here: ncclCommAbort may
+// itself wait for peers on the node, and the caller usually ends the job next
+// (abort_job), which must not wait for a dead peer. abort() or the destructor aborts it.
 Status NcclCommunicator::fail(const std::string& what, const std::string& why) {
-  const std::string message = concat(identity_prefix(), " GPU ", dev_, ": NCCL ", what, ": ", why);
-  abort();
-  return Status::error(message);
+  broken_ = true;
+  return Status::error(concat(identity_prefix(), " GPU ", dev_, ": NCCL ", what, ": ", why));
 }
 
 Status NcclCommunicator::settle(const std::string& what) {
@@ -110,8 +113,8 @@ Status NcclCommunicator::create(Communicator& host, int dev, double timeout_s,
   const ncclResult_t rc = ncclCommInitRankConfig(&comm, host.world_size(), id, host.rank(), &config);
   c->comm_ = comm;
   if (rc != ncclSuccess && rc != ncclInProgress)
-    return Status::error(concat(identity_prefix(), " GPU ", dev, ": ncclCommInitRankConfig: ",
-                                ncclGetErrorString(rc), " (", ncclGetLastError(nullptr), ")"));
+    return c->fail("ncclCommInitRankConfig",
+                   concat(ncclGetErrorString(rc), " (", ncclGetLastError(nullptr), ")"));
   if (Status s = c->settle("communicator initialisation"); !s.ok()) return s;
   c->own_stream_ = device::stream_create();
   c->own_event_ = device::event_create();
@@ -122,10 +125,20 @@ Status NcclCommunicator::create(Communicator& host, int dev, double timeout_s,
 
 NcclCommunicator::~NcclCommunicator() {
   if (comm_ && !aborted_) {
-    // Finalize flushes outstanding work; on a non-blocking communicator it may be pending.
-    const ncclResult_t rc = ncclCommFinalize(as_nccl(comm_));
-    if (rc == ncclSuccess || rc == ncclInProgress) (void)settle("finalize");
-    if (!aborted_) (void)ncclCommDestroy(as_nccl(comm_));
+    if (std::uncaught_exceptions() > 0) {
+      // Unwinding: other ranks may not be here to finalize with us, and waiting for them
+      // could hang. The communicator is left to the process exit (or MPI_Abort).
+    } else if (broken_) {
+      abort();
+    } else {
+      // Finalize flushes outstanding work; on a non-blocking communicator it may be pending.
+      const ncclResult_t rc = ncclCommFinalize(as_nccl(comm_));
+      if (rc == ncclSuccess || rc == ncclInProgress) (void)settle("finalize");
+      if (broken_)
+        abort();
+      else
+        (void)ncclCommDestroy(as_nccl(comm_));
+    }
   }
   device::release(d_barrier_);
   device::event_destroy(own_event_);
@@ -142,7 +155,7 @@ void NcclCommunicator::abort() noexcept {
 Status NcclCommunicator::wait_event(void* event, const std::string& what) {
   const double start = now_seconds();
   for (;;) {
-    if (aborted_) return Status::error(concat("NCCL ", what, ": the communicator was aborted"));
+    if (aborted_ || broken_) return Status::error(concat("NCCL ", what, ": the communicator failed earlier"));
     const cudaError_t q = cudaEventQuery(static_cast<cudaEvent_t>(event));
     if (q == cudaSuccess) return Status();
     if (q != cudaErrorNotReady) return fail(what, concat("CUDA: ", cudaGetErrorString(q)));
@@ -154,7 +167,7 @@ Status NcclCommunicator::wait_event(void* event, const std::string& what) {
     const double waited = now_seconds() - start;
     if (timeout_s_ > 0 && waited > timeout_s_)
       return fail(what, concat("not done within ", timeout_s_,
-                               " s (--comm-timeout): another rank has probably died or hung; aborting NCCL"));
+                               " s (--comm-timeout): another rank has probably died or hung"));
     poll_pause(waited);
   }
 }
@@ -164,15 +177,16 @@ Status NcclCommunicator::run_sync(const std::string& what) {
   return wait_event(own_event_, what);
 }
 
-#define DP_NCCL_ENQUEUE(what, call)                                                              \
-  do {                                                                                           \
-    if (aborted_) return Status::error(concat("NCCL ", what, ": the communicator was aborted")); \
-    const ncclResult_t dp_nccl_rc_ = (call);                                                     \
-    if (dp_nccl_rc_ != ncclSuccess && dp_nccl_rc_ != ncclInProgress)                             \
-      return fail(what, concat(#call, ": ", ncclGetErrorString(dp_nccl_rc_), " (",               \
-                               ncclGetLastError(as_nccl(comm_)), ")"));                          \
-    if (dp_nccl_rc_ == ncclInProgress)                                                           \
-      if (Status dp_s_ = settle(what); !dp_s_.ok()) return dp_s_;                                \
+#define DP_NCCL_ENQUEUE(what, call)                                                     \
+  do {                                                                                  \
+    if (aborted_ || broken_)                                                            \
+      return Status::error(concat("NCCL ", what, ": the communicator failed earlier")); \
+    const ncclResult_t dp_nccl_rc_ = (call);                                            \
+    if (dp_nccl_rc_ != ncclSuccess && dp_nccl_rc_ != ncclInProgress)                    \
+      return fail(what, concat(#call, ": ", ncclGetErrorString(dp_nccl_rc_), " (",      \
+                               ncclGetLastError(as_nccl(comm_)), ")"));                 \
+    if (dp_nccl_rc_ == ncclInProgress)                                                  \
+      if (Status dp_s_ = settle(what); !dp_s_.ok()) return dp_s_;                       \
   } while (0)
 
 Status NcclCommunicator::all_reduce_on(float* d_data, std::size_t count, DeviceReduce op, void* stream,
@@ -222,7 +236,7 @@ Status NcclCommunicator::barrier() {
 }
 
 void NcclCommunicator::abort_job(int exit_code) {
-  abort();
+  // No ncclCommAbort first: it may wait for peers, and the job must end now.
   host_->abort_job(exit_code);
   std::_Exit(exit_code);  // not reached: abort_job does not return
 }

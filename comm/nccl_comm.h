@@ -4,8 +4,9 @@
 // Never a silent hang: the communicator is created NON-BLOCKING, and every wait (for
 // init, for an enqueue that returned ncclInProgress, for a collective to finish on its
 // stream) polls ncclCommGetAsyncError and a deadline of timeout_s. Past the deadline
-// the communicator is aborted (ncclCommAbort) and the call returns an error naming the
-// rank, host, GPU and collective; the caller ends the job.
+// the call returns an error naming the rank, host, GPU and collective and the
+// communicator is unusable; the caller ends the job (abort_job, which does not wait on
+// NCCL), or the destructor aborts it (ncclCommAbort).
 //
 // Two ways to use it:
 //   - the Communicator interface: each call enqueues on the communicator's own stream and
@@ -69,6 +70,7 @@ class NcclCommunicator final : public Communicator {
   int dev_ = 0;
   double timeout_s_ = 0;
   bool aborted_ = false;
+  bool broken_ = false;  // a call failed or timed out: no more collectives, abort on destruction
   RankInfo info_;
 };
 

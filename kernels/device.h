@@ -15,6 +15,13 @@ namespace dp::device {
 bool compiled();  // the CUDA backend is part of this build
 // Usable CUDA devices; 0 without the backend, a driver or a device (never aborts).
 int count();
+// Why count() is 0, for messages: "no CUDA device visible", "no usable CUDA driver
+// (cudaErrorInsufficientDriver: ...)", "this build has no CUDA backend ..."; "" when
+// there are devices.
+std::string unavailable_reason();
+// The PCI bus id of device dev ("0000:1b:00.0"): the same physical GPU gives the same id
+// in every process of a host, whatever CUDA_VISIBLE_DEVICES numbers it.
+std::string pci_bus_id(int dev);
 // One line about device dev: "NVIDIA H100 80GB HBM3 (sm_90, 79.1 GiB, driver 13.0)".
 std::string describe(int dev);
 void select(int dev);  // cudaSetDevice

@@ -16,6 +16,12 @@ bool compiled() {
 int count() {
   return 0;
 }
+std::string unavailable_reason() {
+  return "this build has no CUDA backend (nvcc, cuBLAS or NCCL not found)";
+}
+std::string pci_bus_id(int) {
+  not_built("device::pci_bus_id");
+}
 std::string describe(int) {
   not_built("device::describe");
 }

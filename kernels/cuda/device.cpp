@@ -16,14 +16,44 @@ bool compiled() {
   return true;
 }
 
+namespace {
+// cudaGetDeviceCount once: no driver or no device is an answer (0 devices), not an error.
+struct Probe {
+  int devices = 0;
+  cudaError_t rc = cudaSuccess;
+};
+const Probe& probe() {
+  static const Probe p = [] {
+    Probe r;
+    r.rc = cudaGetDeviceCount(&r.devices);
+    if (r.rc != cudaSuccess) {
+      (void)cudaGetLastError();  // not sticky: clear it
+      r.devices = 0;
+    }
+    return r;
+  }();
+  return p;
+}
+}  // namespace
+
 int count() {
-  int n = 0;
-  // No driver or no device is an answer here (0), not an error.
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    (void)cudaGetLastError();  // clear the sticky-free error state
-    return 0;
-  }
-  return n;
+  return probe().devices;
+}
+
+std::string unavailable_reason() {
+  const Probe& p = probe();
+  if (p.devices > 0) return "";
+  if (p.rc == cudaSuccess || p.rc == cudaErrorNoDevice) return "no CUDA device visible";
+  if (p.rc == cudaErrorInsufficientDriver)
+    return concat("no usable CUDA driver (none installed, or older than this CUDA ", CUDART_VERSION / 1000,
+                  ".", CUDART_VERSION % 1000 / 10, " build needs: ", cudaGetErrorName(p.rc), ")");
+  return concat("CUDA is unusable here (", cudaGetErrorName(p.rc), ": ", cudaGetErrorString(p.rc), ")");
+}
+
+std::string pci_bus_id(int dev) {
+  char id[64] = {};
+  CUDA_CHECK(cudaDeviceGetPCIBusId(id, sizeof id, dev));
+  return id;
 }
 
 std::string describe(int dev) {

@@ -185,12 +185,7 @@ void Run::setup_threads() {
 
 void Run::setup_device() {
   agree_on_user_errors(comm_, [&] { device_ = choose_device(cfg_, comm_.info()); });
-  // --comm auto picks NCCL only when every rank can use it.
-  if (cfg_.comm == "auto" && device_.backend == Backend::cuda) {
-    std::int64_t all_can = device_.comm == "nccl" ? 1 : 0;
-    DP_CHECK_OK(comm_.all_reduce(&all_can, 1, ReduceOp::min));
-    if (all_can == 0) device_.comm = "mpi";
-  }
+  agree_device(cfg_, comm_, &device_);
   if (device_.backend == Backend::cpu) return;
   runtime_ = std::make_unique<device::Runtime>(device_.gpu, cfg_.tf32);
   ctx_ = runtime_->context();

@@ -35,6 +35,12 @@ struct DeviceChoice {
   std::string comm = "mpi";  // gradient all-reduce: mpi | nccl
   std::string text = "cpu";  // for banners: "cpu" or "GPU 0: NVIDIA H100 ..."
 };
+// This rank's wish (throws UserError when --device cuda finds no GPU here).
 DeviceChoice choose_device(const Config& cfg, const RankInfo& me);
+// Collective, on every rank whatever its device: all ranks end on the same backend
+// (--device auto falls back to the CPU everywhere unless every rank has a GPU), and NCCL
+// is used only when no two ranks share a GPU (same host and PCI bus id); --comm nccl
+// with a shared GPU is refused (UserError, identical on every rank).
+void agree_device(const Config& cfg, Communicator& comm, DeviceChoice* d);
 
 }  // namespace dp

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <thread>
+#include <vector>
 
 #include "kernels/device.h"
 #include "src/train/faults.h"
@@ -79,27 +81,61 @@ DeviceChoice choose_device(const Config& cfg, const RankInfo& me) {
   // --device cpu never touches the CUDA runtime (initialising it costs time even without a GPU).
   const int gpus = cfg.device == "cpu" ? 0 : device::count();
   if (cfg.device == "cpu" || (cfg.device == "auto" && gpus == 0)) {
-    DP_USER_CHECK(cfg.comm != "nccl", "--comm nccl: no CUDA device on ", me.host,
-                  device::compiled() ? "" : " (this dptrain was built without the CUDA backend)");
+    DP_USER_CHECK(cfg.comm != "nccl", "--comm nccl needs GPU ranks, but rank ", me.rank, " on ", me.host,
+                  " runs on the CPU (", cfg.device == "cpu" ? "--device cpu" : device::unavailable_reason(),
+                  ")");
     return d;
   }
-  DP_USER_CHECK(device::compiled(),
-                "--device cuda: this dptrain was built without the CUDA backend (nvcc, "
-                "cuBLAS or NCCL were not found at configure time; see the configure log)");
   const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
-  DP_USER_CHECK(gpus > 0, "--device cuda: no CUDA device visible on ", me.host,
+  DP_USER_CHECK(gpus > 0, "--device cuda: ", device::unavailable_reason(), " on ", me.host,
                 visible ? concat(" (CUDA_VISIBLE_DEVICES=", visible, ")") : std::string(),
                 "; use --device cpu or auto");
   d.backend = Backend::cuda;
   d.gpu = me.local_rank % gpus;
-  // NCCL needs a GPU of its own for every rank.
-  const bool enough_gpus = me.local_size <= gpus;
-  DP_USER_CHECK(cfg.comm != "nccl" || enough_gpus, "--comm nccl: ", me.local_size, " ranks on host ", me.host,
-                " share ", gpus, " GPU(s), but NCCL needs one GPU per rank: start at most ", gpus,
-                " rank(s) per node, or pass --comm mpi (gradients staged through host memory)");
-  d.comm = cfg.comm == "mpi" || !enough_gpus ? "mpi" : "nccl";
+  d.comm = cfg.comm == "mpi" ? "mpi" : "nccl";  // agree_device decides whether NCCL can be used
   d.text = concat("GPU ", d.gpu, ": ", device::describe(d.gpu));
   return d;
+}
+
+void agree_device(const Config& cfg, Communicator& comm, DeviceChoice* d) {
+  // Every rank names its GPU as host + PCI bus id (empty on the CPU): two ranks share a GPU
+  // exactly when they name the same one, however CUDA_VISIBLE_DEVICES numbers GPUs (e.g.
+  // Slurm's --gpus-per-task=1 shows every rank its own GPU as device 0).
+  constexpr std::size_t kSlot = 160;
+  std::string mine =
+      d->backend == Backend::cuda ? concat(comm.info().host, " ", device::pci_bus_id(d->gpu)) : "";
+  mine.resize(kSlot, '\0');
+  const int world = comm.world_size();
+  std::vector<char> all(kSlot * static_cast<std::size_t>(world));
+  DP_CHECK_OK(comm.all_gather(mine.data(), all.data(), kSlot));
+  std::vector<std::string> names;
+  for (int r = 0; r < world; ++r) names.emplace_back(all.data() + static_cast<std::size_t>(r) * kSlot);
+  const auto gpu_ranks =
+      std::count_if(names.begin(), names.end(), [](const std::string& n) { return !n.empty(); });
+  if (gpu_ranks == 0) return;
+  if (gpu_ranks < world) {
+    // Only --device auto gets here (--device cuda refuses a rank without a GPU): replicas
+    // must compute alike, so every rank takes the CPU.
+    if (comm.rank() == 0)
+      std::printf(
+          "note: --device auto: only %lld of %d ranks see a GPU, so every rank runs on the CPU "
+          "(--device cuda insists on GPUs)\n",
+          static_cast<long long>(gpu_ranks), world);
+    DP_USER_CHECK(cfg.comm != "nccl", "--comm nccl needs every rank on a GPU, but only ", gpu_ranks, " of ",
+                  world, " ranks see one");
+    *d = DeviceChoice();
+    return;
+  }
+  std::string shared;
+  for (int a = 0; a < world && shared.empty(); ++a)
+    for (int b = a + 1; b < world && shared.empty(); ++b)
+      if (names[static_cast<std::size_t>(a)] == names[static_cast<std::size_t>(b)])
+        shared =
+            concat("ranks ", a, " and ", b, " use the same GPU (", names[static_cast<std::size_t>(a)], ")");
+  DP_USER_CHECK(cfg.comm != "nccl" || shared.empty(), "--comm nccl: ", shared,
+                ", but NCCL needs one GPU per rank: start at most one rank per GPU, or pass --comm mpi "
+                "(gradients staged through host memory)");
+  d->comm = cfg.comm == "mpi" || !shared.empty() ? "mpi" : "nccl";
 }
 
 std::string affinity_text() {

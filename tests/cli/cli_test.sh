@@ -53,7 +53,7 @@ expect 2 '--comm nccl needs --device cuda' -- --comm nccl
 expect 2 '--gpu-data: unknown' -- --gpu-data fast
 # Without a GPU: asking for one is refused by name; auto falls back to the CPU and trains.
 if ! nvidia-smi -L >/dev/null 2>&1; then
-  expect 2 '--device cuda: (no CUDA device visible|this dptrain was built without the CUDA backend)' -- --device cuda
+  expect 2 '--device cuda: (no CUDA device visible|no usable CUDA driver|CUDA is unusable|this build has no CUDA backend)' -- --device cuda
   expect 0 'BLAS thread' -- --device auto --model linreg --data synthetic-linreg --steps 3
 fi
 

@@ -14,8 +14,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     if (std::strncmp(argv[i], "--list", 6) == 0) listing = true;
   if (!listing && dp::device::count() == 0) {
-    std::printf("SKIP: %s\n", dp::device::compiled() ? "no CUDA device visible"
-                                                     : "this build has no CUDA backend (nvcc not found)");
+    std::printf("SKIP: %s\n", dp::device::unavailable_reason().c_str());
     return 77;
   }
   return Catch::Session().run(argc, argv);

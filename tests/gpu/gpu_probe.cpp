@@ -7,8 +7,7 @@
 int main() {
   const int n = dp::device::count();
   if (n == 0) {
-    std::printf("SKIP: %s\n", dp::device::compiled() ? "no CUDA device visible"
-                                                     : "this build has no CUDA backend (nvcc not found)");
+    std::printf("SKIP: %s\n", dp::device::unavailable_reason().c_str());
     return 77;
   }
   for (int d = 0; d < n; ++d) std::printf("GPU %d: %s\n", d, dp::device::describe(d).c_str());

@@ -14,6 +14,7 @@
 #include "comm/bootstrap.h"
 #include "comm/mpi_comm.h"
 #include "kernels/device.h"
+#include "kernels/gemm.h"
 #include "src/tensor/buffer.h"
 #include "src/train/device_sync.h"
 #include "src/train/watchdog.h"
@@ -88,6 +89,9 @@ TEST_CASE("NCCL all-reduce (sum, avg, buckets on a comm stream) is exact", "[gpu
   std::unique_ptr<dp::NcclCommunicator> nccl;
   REQUIRE(dp::NcclCommunicator::create(world(), rt.device(), 60, &nccl).ok());
   const int w = world().world_size();
+  // A GEMM of a few milliseconds, to keep the compute stream busy.
+  constexpr std::int64_t kBusy = 4096;
+  dp::Array<float> busy_a(dp::Backend::cuda, kBusy * kBusy), busy_c(dp::Backend::cuda, kBusy * kBusy);
   for (std::int64_t count : {1, 33, 1 << 20}) {
     INFO("count " << count);
     dp::Array<float> d(dp::Backend::cuda, count);
@@ -101,8 +105,16 @@ TEST_CASE("NCCL all-reduce (sum, avg, buckets on a comm stream) is exact", "[gpu
     REQUIRE(nccl->all_reduce_avg(d.data(), static_cast<std::size_t>(count), dp::DataType::f32).ok());
     if ((w & (w - 1)) == 0) CHECK(wrong_everywhere(d.to_host(ctx), w, true) == 0);
 
-    // The trainer's path: buckets handed over as "backward" finishes them.
-    d.upload(rank_input(world().rank(), count), ctx);
+    // The trainer's path: buckets handed over while the compute stream is still busy. d
+    // holds zeros; the true input arrives by a device copy queued behind a long GEMM on the
+    // compute stream, so only the events the sync records order its all-reduces after it.
+    dp::Array<float> src(dp::Backend::cuda, count);
+    src.upload(rank_input(world().rank(), count), ctx);
+    d.upload(std::vector<float>(static_cast<std::size_t>(count), 0.0f), ctx);
+    dp::device::synchronize(ctx.stream);
+    dp::kernels::gemm(ctx, dp::kernels::Trans::no, dp::kernels::Trans::no, kBusy, kBusy, kBusy, 1.0f,
+                      busy_a.data(), kBusy, busy_a.data(), kBusy, 0.0f, busy_c.data(), kBusy);
+    dp::device::copy(d.data(), src.data(), d.nbytes(), ctx.stream);
     dp::NcclGradientSync sync(*nccl, d.data(), dp::plan_buckets(count, 64, 4096), ctx);
     sync.start_step(1);
     sync.ready(count / 2);
@@ -131,8 +143,7 @@ int main(int argc, char** argv) {
   dp::set_process_identity(world().rank(), world().info().host);
   int failed = 0;
   if (dp::device::count() == 0) {
-    std::printf("SKIP: %s\n", dp::device::compiled() ? "no CUDA device visible"
-                                                     : "this build has no CUDA backend (nvcc not found)");
+    std::printf("SKIP: %s\n", dp::device::unavailable_reason().c_str());
   } else {
     failed = Catch::Session().run(argc, argv);
   }
