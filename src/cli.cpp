@@ -1,6 +1,7 @@
 #include "src/cli.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace dp {
 namespace {
@@ -57,7 +58,11 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
   add("--data", c.data.data,
       "fashion-mnist | synthetic-linreg | idx:IMAGES,LABELS | npy:FEATURES,TARGETS "
       "(integer targets train a classifier, float targets a regression)");
-  add("--data-dir", c.data.data_dir, "directory of the fashion-mnist IDX files");
+  // Clusters keep data sets elsewhere: DPTRAIN_DATA_DIR changes the default (and --help shows it).
+  if (const char* env = std::getenv("DPTRAIN_DATA_DIR"); env && *env) c.data.data_dir = env;
+  add("--data-dir", c.data.data_dir,
+      "directory of the fashion-mnist IDX files (default: $DPTRAIN_DATA_DIR when set, else the Debian "
+      "package's directory)");
   add("--test-data", c.data.test_data,
       "evaluation split: empty = the data set's own test split, none, idx:... or npy:...");
   add("--num-classes", c.data.num_classes, "classes of a classifier (0 = infer from the labels)");

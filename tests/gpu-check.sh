@@ -501,7 +501,14 @@ except Exception:
 print(total, passed, failed, skipped)
 PYEOF
 }
+# The suites' training tests read Fashion-MNIST from the default directory, which an
+# offline GPU machine lacks: point them at the bundled copy (dptrain reads DPTRAIN_DATA_DIR).
+export_data_dir() {
+  local d
+  if d=$(resolve_data_dir); then export DPTRAIN_DATA_DIR=$d; fi
+}
 step_gpu_tests() {
+  export_data_dir
   local junit="$work/gpu-tests.xml" rc total passed failed skipped
   run_logged 3600 ctest --test-dir "$build_dir" -L gpu --output-on-failure --output-junit "$junit"
   rc=$?
@@ -521,6 +528,7 @@ step_gpu_tests() {
   (( rc == 0 )) || { fail "$STEP_NOTE, but ctest exited $rc"; return 1; }
 }
 step_cpu_tests() {
+  export_data_dir
   local junit="$work/cpu-tests.xml" rc total passed failed skipped
   run_logged 5400 ctest --test-dir "$build_dir" -LE gpu --output-on-failure -j "$jobs" --output-junit "$junit"
   rc=$?

@@ -47,6 +47,17 @@ expect 2 'train-images-idx3-ubyte.* not found' -- --data-dir "$work/nothing-here
 expect 2 "$work/missing.npy" -- --data "npy:$work/missing.npy,$work/y.npy"
 expect 2 '--data.*unknown data set' -- --data cifar-100
 expect 2 'config|toml|not found|exist' -- --config "$work/missing.toml"
+# DPTRAIN_DATA_DIR moves the default --data-dir (and the error names it).
+cases=$((cases + 1))
+DPTRAIN_DATA_DIR="$work/env-data" "$dptrain" --run-dir none --progress none >"$work/out" 2>"$work/err"
+rc=$?
+if [[ $rc -eq 2 ]] && grep -q "$work/env-data" "$work/err"; then
+  echo "ok:   DPTRAIN_DATA_DIR=... dptrain -> exit 2 naming it"
+else
+  echo "FAIL: DPTRAIN_DATA_DIR=$work/env-data dptrain -> exit $rc, want 2 and the directory named"
+  sed 's/^/    /' "$work/err" | head -3
+  failures=$((failures + 1))
+fi
 expect 2 '--device: unknown' -- --device tpu
 expect 2 '--comm: unknown' -- --comm gloo
 expect 2 '--comm nccl needs --device cuda' -- --comm nccl
