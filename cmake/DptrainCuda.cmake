@@ -52,6 +52,7 @@ set_target_properties(dptrain_nccl PROPERTIES IMPORTED_LOCATION "${DPTRAIN_NCCL_
 # costs ~0.5 s per process, which CPU ranks and tests should not pay). Its headers come
 # with the toolkit's include directory; the path found here is the loader's fallback.
 get_target_property(DPTRAIN_CUBLAS_PATH CUDA::cublas IMPORTED_LOCATION)
+get_target_property(DPTRAIN_CUBLASLT_PATH CUDA::cublasLt IMPORTED_LOCATION)
 add_library(dptrain_cuda INTERFACE)
 target_link_libraries(dptrain_cuda INTERFACE CUDA::cudart dptrain_nccl ${CMAKE_DL_LIBS})
 target_compile_definitions(dptrain_cuda INTERFACE DPTRAIN_HAVE_CUDA=1)

@@ -31,6 +31,12 @@ struct Context {
   void* d_scratch = nullptr;
   void* h_scratch = nullptr;
   static constexpr std::size_t kScratchNbytes = 64 * 1024;
+  // cuBLASLt (fused GEMM epilogues): its handle (null when cuBLASLt is not usable) and a
+  // device workspace of kWorkspaceNbytes for its algorithms.
+  void* lt_handle = nullptr;
+  void* d_workspace = nullptr;
+  static constexpr std::size_t kWorkspaceNbytes = 8 * 1024 * 1024;
+  bool allow_tf32 = false;  // TF32 tensor cores in GEMMs (--tf32)
 };
 
 }  // namespace kernels

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "src/util/check.h"
@@ -14,6 +15,13 @@ void resolve(void* lib, const char* name, const std::string& from, F* out) {
   void* sym = dlsym(lib, name);
   DP_CHECK(sym != nullptr, "cuBLAS: symbol ", name, " not found in ", from);
   *out = reinterpret_cast<F>(sym);
+}
+
+template <typename F>
+bool try_resolve(void* lib, const char* name, F* out) {
+  void* sym = dlsym(lib, name);
+  *out = reinterpret_cast<F>(sym);
+  return sym != nullptr;
 }
 
 CublasApi load() {
@@ -46,7 +54,36 @@ CublasApi load() {
   return api;  // the library stays loaded for the life of the process
 }
 
+// nullptr when cuBLASLt cannot be used; never aborts (cuBLAS alone still works).
+const CublasLtApi* load_lt() {
+  const char* env = std::getenv("DPTRAIN_CUBLASLT");
+  if (env && std::string(env) == "0") return nullptr;
+  const std::string soname = "libcublasLt.so." + std::to_string(CUBLAS_VER_MAJOR);
+  void* lib = dlopen(soname.c_str(), RTLD_NOW | RTLD_LOCAL);
+#ifdef DPTRAIN_CUBLASLT_PATH
+  if (!lib) lib = dlopen(DPTRAIN_CUBLASLT_PATH, RTLD_NOW | RTLD_LOCAL);
+#endif
+  if (!lib) return nullptr;
+  static CublasLtApi api;
+  const bool ok = try_resolve(lib, "cublasLtCreate", &api.create) &&
+                  try_resolve(lib, "cublasLtDestroy", &api.destroy) &&
+                  try_resolve(lib, "cublasLtMatmulDescCreate", &api.desc_create) &&
+                  try_resolve(lib, "cublasLtMatmulDescSetAttribute", &api.desc_set) &&
+                  try_resolve(lib, "cublasLtMatrixLayoutCreate", &api.layout_create) &&
+                  try_resolve(lib, "cublasLtMatmulPreferenceCreate", &api.pref_create) &&
+                  try_resolve(lib, "cublasLtMatmulPreferenceSetAttribute", &api.pref_set) &&
+                  try_resolve(lib, "cublasLtMatmulPreferenceDestroy", &api.pref_destroy) &&
+                  try_resolve(lib, "cublasLtMatmulAlgoGetHeuristic", &api.heuristic) &&
+                  try_resolve(lib, "cublasLtMatmul", &api.matmul);
+  return ok ? &api : nullptr;
+}
+
 }  // namespace
+
+const CublasLtApi* cublas_lt() {
+  static const CublasLtApi* api = load_lt();
+  return api;
+}
 
 const CublasApi& cublas() {
   static const CublasApi api = load();

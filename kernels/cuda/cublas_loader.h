@@ -8,6 +8,7 @@
 // Host code only; the types come from cublas_v2.h, the code from the shared library.
 #pragma once
 
+#include <cublasLt.h>
 #include <cublas_v2.h>
 
 namespace dp::kernels::cuda_detail {
@@ -26,5 +27,22 @@ struct CublasApi {
 // Loads the library on the first call (thread-safe); a library or symbol that cannot be
 // found aborts with a message naming it and what was tried.
 const CublasApi& cublas();
+
+// cuBLASLt, for GEMMs with fused epilogues (kernels/cuda/linear.cpp). Optional: nullptr
+// when the library or a symbol is missing, or when DPTRAIN_CUBLASLT=0 (the callers then
+// use cuBLAS and separate kernels).
+struct CublasLtApi {
+  decltype(&cublasLtCreate) create = nullptr;
+  decltype(&cublasLtDestroy) destroy = nullptr;
+  decltype(&cublasLtMatmulDescCreate) desc_create = nullptr;
+  decltype(&cublasLtMatmulDescSetAttribute) desc_set = nullptr;
+  decltype(&cublasLtMatrixLayoutCreate) layout_create = nullptr;
+  decltype(&cublasLtMatmulPreferenceCreate) pref_create = nullptr;
+  decltype(&cublasLtMatmulPreferenceSetAttribute) pref_set = nullptr;
+  decltype(&cublasLtMatmulPreferenceDestroy) pref_destroy = nullptr;
+  decltype(&cublasLtMatmulAlgoGetHeuristic) heuristic = nullptr;
+  decltype(&cublasLtMatmul) matmul = nullptr;
+};
+const CublasLtApi* cublas_lt();
 
 }  // namespace dp::kernels::cuda_detail

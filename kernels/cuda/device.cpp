@@ -177,6 +177,15 @@ Runtime::Runtime(int dev, bool allow_tf32) : dev_(dev) {
   // Default math never uses TF32 for float GEMMs; TF32 tensor cores only on request.
   CUBLAS_CHECK(blas.set_math_mode(handle, allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   ctx_.blas_handle = handle;
+  ctx_.allow_tf32 = allow_tf32;
+  // cuBLASLt is optional: without it linear_forward runs GEMM, bias and ReLU separately.
+  if (const auto* lt = kernels::cuda_detail::cublas_lt()) {
+    cublasLtHandle_t lt_handle = nullptr;
+    if (lt->create(&lt_handle) == CUBLAS_STATUS_SUCCESS) {
+      ctx_.lt_handle = lt_handle;
+      ctx_.d_workspace = alloc(kernels::Context::kWorkspaceNbytes);
+    }
+  }
   ctx_.d_scratch = alloc(kernels::Context::kScratchNbytes);
   ctx_.h_scratch = alloc_pinned(kernels::Context::kScratchNbytes);
 }
@@ -185,6 +194,9 @@ Runtime::~Runtime() {
   if (ctx_.stream) (void)cudaStreamSynchronize(stream_of(ctx_.stream));
   if (ctx_.blas_handle)
     (void)kernels::cuda_detail::cublas().destroy(static_cast<cublasHandle_t>(ctx_.blas_handle));
+  if (ctx_.lt_handle)
+    (void)kernels::cuda_detail::cublas_lt()->destroy(static_cast<cublasLtHandle_t>(ctx_.lt_handle));
+  release(ctx_.d_workspace);
   release(ctx_.d_scratch);
   release_pinned(ctx_.h_scratch);
   stream_destroy(ctx_.stream);

@@ -49,6 +49,9 @@ __global__ void __launch_bounds__(kThreads)
     float sum = 0.0f;
     for (std::int64_t j = lane; j < classes; j += kWarpSize) sum += expf(z[j] - zmax);
     sum = warp_sum(sum);
+    // Every lane's reads of z (zy included) happen before any lane writes dz, which may
+    // alias z: a shuffle orders the lanes' execution but is not a memory fence.
+    __syncwarp();
 
     if (lane == 0) losses[row] = logf(sum) + (zmax - zy);
 

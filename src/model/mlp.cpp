@@ -6,6 +6,7 @@
 #include "kernels/accuracy.h"
 #include "kernels/bias.h"
 #include "kernels/gemm.h"
+#include "kernels/linear.h"
 #include "kernels/mse.h"
 #include "kernels/relu.h"
 #include "kernels/softmax_xent.h"
@@ -68,11 +69,10 @@ const float* Mlp::forward(const kernels::Context& ctx, const float* params, cons
   for (std::int64_t l = 0; l < layers; ++l) {
     const auto n_in = widths_[static_cast<std::size_t>(l)], n_out = widths_[static_cast<std::size_t>(l + 1)];
     float* z = acts_[static_cast<std::size_t>(l)].data();
-    // z[rows, out] = in[rows, in] · W^T
-    kernels::gemm(ctx, Trans::no, Trans::yes, rows, n_out, n_in, 1.0f, in, n_in, params + weight(l).offset,
-                  n_in, 0.0f, z, n_out);
-    kernels::bias_add(ctx, z, params + bias(l).offset, rows, n_out);
-    if (l + 1 < layers) kernels::relu_forward(ctx, z, z, rows * n_out);
+    // z[rows, out] = act(in[rows, in] · W^T + b), ReLU except on the last layer (one fused
+    // cuBLASLt call on the GPU; gemm + bias_add + relu_forward on the CPU).
+    kernels::linear_forward(ctx, in, params + weight(l).offset, params + bias(l).offset, z, rows, n_in, n_out,
+                            l + 1 < layers);
     in = z;
   }
   return in;

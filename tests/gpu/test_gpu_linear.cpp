@@ -1,0 +1,65 @@
+// linear_forward on the GPU (cuBLASLt with the BIAS / RELU_BIAS epilogue, or its fallback)
+// against the CPU twin (gemm + bias_add + relu): every element within the GEMM tolerance
+// of tests/tolerance.h, relative to the scale of its terms sum_k |x_ik w_jk| + |b_j|. The
+// MLP's shapes (784->256->128->10 at batch 1, 7, 128, 1000) and odd ones.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/device.h"
+#include "kernels/linear.h"
+#include "src/tensor/buffer.h"
+#include "src/util/rng.h"
+#include "tests/kernels/test_util.h"
+#include "tests/tolerance.h"
+
+TEST_CASE("linear_forward on the GPU matches gemm + bias + ReLU on the CPU", "[gpu][linear]") {
+  dp::device::Runtime rt(0, /*allow_tf32=*/false);
+  const auto& ctx = rt.context();
+  const dp::kernels::Context cpu;
+  INFO("cuBLASLt " << (ctx.lt_handle ? "in use" : "not available: the unfused fallback is tested"));
+  struct Shape {
+    std::int64_t rows, in, out;
+  };
+  const Shape shapes[] = {{1, 784, 256},    {7, 256, 128}, {128, 128, 10},
+                          {1000, 784, 256}, {33, 1, 1},    {5, 33, 31}};
+  dp::Rng rng(17);
+  for (const Shape& s : shapes)
+    for (bool relu : {false, true}) {
+      INFO("rows " << s.rows << " in " << s.in << " out " << s.out << (relu ? " relu" : ""));
+      const auto x = dp::test::normal_floats(rng, static_cast<std::size_t>(s.rows * s.in));
+      const auto w = dp::test::normal_floats(rng, static_cast<std::size_t>(s.out * s.in), 0.1);
+      const auto b = dp::test::normal_floats(rng, static_cast<std::size_t>(s.out));
+      std::vector<float> want(static_cast<std::size_t>(s.rows * s.out));
+      dp::kernels::linear_forward(cpu, x.data(), w.data(), b.data(), want.data(), s.rows, s.in, s.out, relu);
+
+      dp::Array<float> d_x(dp::Backend::cuda, s.rows * s.in), d_w(dp::Backend::cuda, s.out * s.in),
+          d_b(dp::Backend::cuda, s.out), d_y(dp::Backend::cuda, s.rows * s.out);
+      d_x.upload(x, ctx);
+      d_w.upload(w, ctx);
+      d_b.upload(b, ctx);
+      // Twice: the second call reuses the cached plan and must give the same bits.
+      dp::kernels::linear_forward(ctx, d_x.data(), d_w.data(), d_b.data(), d_y.data(), s.rows, s.in, s.out,
+                                  relu);
+      const auto got = d_y.to_host(ctx);
+      dp::kernels::linear_forward(ctx, d_x.data(), d_w.data(), d_b.data(), d_y.data(), s.rows, s.in, s.out,
+                                  relu);
+      CHECK(d_y.to_host(ctx) == got);
+
+      dp::test::Mismatches mm;
+      for (std::int64_t i = 0; i < s.rows; ++i)
+        for (std::int64_t j = 0; j < s.out; ++j) {
+          double scale = std::fabs(static_cast<double>(b[static_cast<std::size_t>(j)]));
+          for (std::int64_t k = 0; k < s.in; ++k)
+            scale += std::fabs(static_cast<double>(x[static_cast<std::size_t>(i * s.in + k)]) *
+                               static_cast<double>(w[static_cast<std::size_t>(j * s.in + k)]));
+          const auto at = static_cast<std::size_t>(i * s.out + j);
+          // ReLU is 1-Lipschitz, so it keeps the pre-activation's error bound.
+          mm.check(static_cast<std::int64_t>(at), got[at], want[at],
+                   dp::tol::twin_reduction_tol(s.in + 1) * scale);
+        }
+      INFO(mm.report());
+      CHECK(mm.wrong() == 0);
+    }
+}
