@@ -15,6 +15,7 @@
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/loss_rows.h"
 #include "kernels/mse.h"
 #include "kernels/softmax_xent.h"
 
@@ -162,25 +163,27 @@ double sum_losses_to_host(const Context& ctx, const float* losses, std::int64_t 
   return reduce_to_host<SumF64>(ctx, rows, LossLoad{losses}).value;
 }
 
+// total: also sum the losses on the host (synchronises the stream); else return 0.
 template <bool kBackward>
 double softmax_xent(const Context& ctx, const float* logits, const std::int32_t* labels, float grad_scale,
-                    float* losses, float* dlogits, std::int64_t rows, std::int64_t classes) {
+                    float* losses, float* dlogits, std::int64_t rows, std::int64_t classes,
+                    bool total = true) {
   if (rows == 0) return 0.0;
   softmax_xent_kernel<kBackward><<<grid_for(rows, kWarpsPerBlock), kThreads, 0, stream_of(ctx.stream)>>>(
       logits, labels, grad_scale, losses, dlogits, rows, classes);
   KERNEL_CHECK();
-  return sum_losses_to_host(ctx, losses, rows);
+  return total ? sum_losses_to_host(ctx, losses, rows) : 0.0;
 }
 
 template <bool kBackward>
 double mse(const Context& ctx, const float* pred, const float* target, float grad_scale, float* losses,
-           float* dpred, std::int64_t rows, std::int64_t cols) {
+           float* dpred, std::int64_t rows, std::int64_t cols, bool total = true) {
   if (rows == 0) return 0.0;
   const float two_scale = 2.0f * grad_scale;  // as the CPU twin
   mse_kernel<kBackward><<<grid_for(rows, kWarpsPerBlock), kThreads, 0, stream_of(ctx.stream)>>>(
       pred, target, two_scale, losses, dpred, rows, cols);
   KERNEL_CHECK();
-  return sum_losses_to_host(ctx, losses, rows);
+  return total ? sum_losses_to_host(ctx, losses, rows) : 0.0;
 }
 
 }  // namespace
@@ -202,6 +205,22 @@ double softmax_xent_forward_backward(const Context& ctx, const float* logits, co
                                      float grad_scale, float* losses, float* dlogits, std::int64_t rows,
                                      std::int64_t classes) {
   return cuda_detail::softmax_xent<true>(ctx, logits, labels, grad_scale, losses, dlogits, rows, classes);
+}
+
+void softmax_xent_rows(const Context& ctx, const float* logits, const std::int32_t* labels, float grad_scale,
+                       float* losses, float* dlogits, std::int64_t rows, std::int64_t classes) {
+  cuda_detail::softmax_xent<true>(ctx, logits, labels, grad_scale, losses, dlogits, rows, classes, false);
+}
+
+void mse_rows(const Context& ctx, const float* pred, const float* target, float grad_scale, float* losses,
+              float* dpred, std::int64_t rows, std::int64_t cols) {
+  cuda_detail::mse<true>(ctx, pred, target, grad_scale, losses, dpred, rows, cols, false);
+}
+
+void accumulate_sum(const Context& ctx, const float* x, std::int64_t count, double scale, float* out,
+                    bool accumulate) {
+  cuda_detail::reduce_to_device<cuda_detail::SumF64>(ctx, count, cuda_detail::LossLoad{x}, scale, out,
+                                                     accumulate);
 }
 
 double mse_forward(const Context& ctx, const float* pred, const float* target, float* losses,

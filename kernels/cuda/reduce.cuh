@@ -111,6 +111,37 @@ Acc finish_reduce_to_host(const Context& ctx, int blocks) {
   return result;
 }
 
+// out[0] = (accumulate ? out[0] : 0) + float(scale * total), total the double sum of the
+// partials in index order; the CPU twin's float arithmetic (kernels/cpu/reduce_sum.cpp).
+template <typename Acc>
+__global__ void __launch_bounds__(kReduceThreads)
+    accumulate_final_kernel(const Acc* partials, int count, double scale, float* out, bool accumulate) {
+  Acc acc = Acc::identity();
+  for (int i = static_cast<int>(threadIdx.x); i < count; i += kReduceThreads)
+    acc = Acc::combine(acc, partials[i]);
+  acc = block_reduce(acc);
+  if (threadIdx.x == 0) {
+    const float add = static_cast<float>(scale * acc.value);
+    *out = accumulate ? *out + add : add;
+  }
+}
+
+// Like reduce_to_host, but the (scaled) total stays on the device, added to or written
+// into out[0] on ctx.stream: no synchronisation. n == 0 adds 0 (or writes 0).
+template <typename Acc, typename Load>
+void reduce_to_device(const Context& ctx, std::int64_t n, const Load& load, double scale, float* out,
+                      bool accumulate) {
+  static_assert(std::is_same_v<Acc, SumF64>, "device totals are float sums");
+  const int blocks = reduce_blocks(n < 1 ? 1 : n);
+  reduce_partials_kernel<Acc, Load>
+      <<<static_cast<unsigned>(blocks), kReduceThreads, 0, stream_of(ctx.stream)>>>(
+          load, n, reduce_partials<Acc>(ctx));
+  KERNEL_CHECK();
+  accumulate_final_kernel<Acc><<<1, kReduceThreads, 0, stream_of(ctx.stream)>>>(
+      reduce_partials<Acc>(ctx), blocks, scale, out, accumulate);
+  KERNEL_CHECK();
+}
+
 // The combination of load(i) over i in [0, n), on the host. Synchronises ctx.stream
 // (n == 0 returns the identity without touching the device).
 template <typename Acc, typename Load>

@@ -7,6 +7,7 @@
 #include "kernels/bias.h"
 #include "kernels/gemm.h"
 #include "kernels/linear.h"
+#include "kernels/loss_rows.h"
 #include "kernels/mse.h"
 #include "kernels/relu.h"
 #include "kernels/softmax_xent.h"
@@ -80,7 +81,7 @@ const float* Mlp::forward(const kernels::Context& ctx, const float* params, cons
 
 double Mlp::forward_backward(const kernels::Context& ctx, const float* params, const BatchRef& batch,
                              float* grads, bool accumulate,
-                             const std::function<void(std::int64_t end)>& grads_ready) {
+                             const std::function<void(std::int64_t end)>& grads_ready, float* loss_out) {
   const std::int64_t rows = batch.rows;
   const std::int64_t layers = num_layers();
   const std::int64_t k = widths_.back();
@@ -89,7 +90,18 @@ double Mlp::forward_backward(const kernels::Context& ctx, const float* params, c
   // dL/dz_{L-1}, written over the logits (they are not needed afterwards).
   float* dz = acts_.back().data();
   double loss = 0.0;
-  if (loss_ == LossKind::softmax_xent) {
+  if (loss_out) {
+    // The loss stays on the backend: per-row losses, then their mean added to loss_out.
+    const std::int64_t terms = loss_ == LossKind::softmax_xent ? rows : rows * k;
+    const float scale = 1.0f / static_cast<float>(terms);
+    if (loss_ == LossKind::softmax_xent)
+      kernels::softmax_xent_rows(ctx, dz, batch.labels, scale, row_losses_.data(), dz, rows, k);
+    else
+      kernels::mse_rows(ctx, dz, batch.y, scale, row_losses_.data(), dz, rows, k);
+    kernels::accumulate_sum(ctx, row_losses_.data(), rows, 1.0 / static_cast<double>(terms), loss_out,
+                            /*accumulate=*/true);
+    loss = std::nan("");
+  } else if (loss_ == LossKind::softmax_xent) {
     const float scale = 1.0f / static_cast<float>(rows);
     loss = kernels::softmax_xent_forward_backward(ctx, dz, batch.labels, scale, row_losses_.data(), dz, rows,
                                                   k) /

@@ -57,9 +57,14 @@ class Mlp {
   // mean defined above). grads_ready(end), if given, is called as soon as grads[0, end)
   // is final: after each layer's weight and bias gradients, last layer first, so a
   // gradient all-reduce can start on them while backward continues below.
+  //
+  // loss_out (one float in the backend's memory), if given: L is ADDED to loss_out[0] on
+  // the backend instead of being returned (the return value is then NaN), so the step
+  // needs no synchronisation with the device for its loss.
   double forward_backward(const kernels::Context& ctx, const float* params, const BatchRef& batch,
                           float* grads, bool accumulate = false,
-                          const std::function<void(std::int64_t end)>& grads_ready = nullptr);
+                          const std::function<void(std::int64_t end)>& grads_ready = nullptr,
+                          float* loss_out = nullptr);
   double forward_backward(const kernels::Context& ctx, const float* params, const Batch& batch, float* grads,
                           bool accumulate = false,
                           const std::function<void(std::int64_t end)>& grads_ready = nullptr) {

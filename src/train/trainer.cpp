@@ -143,6 +143,10 @@ class Run {
   Array<float> params_;
   Array<float> grads_;           // nparams + 1: the local loss rides in the last slot
   std::vector<float> h_params_;  // host copy (CUDA backend: checks, checkpoints, export)
+  // CUDA backend: this rank's own loss of the step (kept for the non-finite report) and a
+  // pinned float the reduced loss is copied into.
+  Array<float> d_local_loss_;
+  std::unique_ptr<float, void (*)(float*)> h_loss_{nullptr, [](float* p) { device::release_pinned(p); }};
   std::int64_t nparams_ = 0;
   // A step takes up to grad_accum micro-batches of local_batch_ rows on each rank.
   std::int64_t local_batch_ = 0, micro_per_epoch_ = 0, steps_per_epoch_ = 0, total_steps_ = 0, epochs_ = 0;
@@ -289,6 +293,10 @@ void Run::build_model() {
   nparams_ = model_->param_count();
   params_ = Array<float>(backend, nparams_);
   grads_ = Array<float>(backend, nparams_ + 1);
+  if (backend != Backend::cpu) {
+    d_local_loss_ = Array<float>(backend, 1);
+    h_loss_.reset(static_cast<float*>(device::alloc_pinned(sizeof(float))));
+  }
   {
     // Initialised on the host (rank 0's values everywhere), then placed on the backend.
     std::vector<float> h_init(static_cast<std::size_t>(nparams_), 0.0f);
@@ -462,6 +470,11 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
   const bool poison = faults_.active(Fault::Kind::nan, this_step);
   std::int64_t poisoned_until = 0, rows_total = 0;
   double loss_sum = 0.0;
+  // On a GPU the loss is summed into its slot on the device (no synchronisation); on the
+  // CPU it comes back from each micro-batch and is stored into the slot below.
+  const bool on_device = device_.backend != Backend::cpu;
+  float* d_loss_slot = on_device ? grads_.data() + nparams_ : nullptr;
+  if (on_device) device::fill_bytes(d_loss_slot, 0, sizeof(float), ctx_.stream);
   for (std::int64_t m = micro_begin; m < micro_end; ++m) {
     const bool last = m + 1 == micro_end;
     const double t0 = now_seconds();
@@ -479,9 +492,10 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
     };
     {
       const device::NvtxRange range("forward + backward");
-      loss_sum += model_->forward_backward(ctx_, params_.data(), rows_ref, grads_.data(),
-                                           /*accumulate=*/m > micro_begin,
-                                           last ? std::function<void(std::int64_t)>(ready) : nullptr);
+      loss_sum +=
+          model_->forward_backward(ctx_, params_.data(), rows_ref, grads_.data(),
+                                   /*accumulate=*/m > micro_begin,
+                                   last ? std::function<void(std::int64_t)>(ready) : nullptr, d_loss_slot);
     }
     const double t2 = now_seconds();
     phase_s[0] += t1 - t0;
@@ -492,8 +506,14 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
                   {{"step", this_step}, {"micro_batch", m - micro_begin}});
     }
   }
-  const float local_loss = static_cast<float>(poison ? std::nan("") : loss_sum);
-  grads_.upload(&local_loss, 1, ctx_, nparams_);
+  float local_loss = 0.0f;  // this rank's own loss (on a GPU read only on the rare path below)
+  if (!on_device) {
+    local_loss = static_cast<float>(poison ? std::nan("") : loss_sum);
+    grads_.upload(&local_loss, 1, ctx_, nparams_);
+  } else {
+    if (poison) device::fill_bytes(d_loss_slot, 0xFF, sizeof(float), ctx_.stream);
+    device::copy(d_local_loss_.data(), d_loss_slot, sizeof(float), ctx_.stream);  // before the all-reduce
+  }
 
   faults_.before_all_reduce(this_step);
   StepCommTimes comm_times;
@@ -508,18 +528,25 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
 
   // The summed buffer is identical on every rank, so this check reaches the same verdict
   // everywhere without another collective.
+  // On a GPU the reduced loss travels to pinned memory while buffer_stats runs; its
+  // synchronisation (the step's only one after the all-reduce) covers both.
+  float reduced_loss = 0.0f;
+  if (on_device) device::copy(h_loss_.get(), d_loss_slot, sizeof(float), ctx_.stream);
   const kernels::BufferStats stats = kernels::buffer_stats(ctx_, grads_.data(), nparams_);
+  if (on_device)
+    reduced_loss = *h_loss_;
+  else
+    grads_.download(&reduced_loss, 1, ctx_, nparams_);
   // SUM over ranks (MPI) or their mean (NCCL's ncclAvg) of micros micro-batch means.
   const double contributions =
       (reducer_->averages() ? 1.0 : static_cast<double>(world_)) * static_cast<double>(micros);
-  float reduced_loss = 0.0f;
-  grads_.download(&reduced_loss, 1, ctx_, nparams_);
   const double loss = static_cast<double>(reduced_loss) / contributions;
   const double lr = schedule_.at(step_);
   ++step_;
   if (stats.nonfinite > 0 || !std::isfinite(loss)) {
     // Name the ranks whose own loss was not finite (rare path: one more collective).
     std::vector<float> losses(static_cast<std::size_t>(world_));
+    if (on_device) d_local_loss_.download(&local_loss, 1, ctx_);
     DP_CHECK_OK(comm_.all_gather(&local_loss, losses.data(), sizeof(float)));
     std::string ranks;
     for (int r = 0; r < world_; ++r)

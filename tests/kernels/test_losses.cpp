@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/accuracy.h"
+#include "kernels/loss_rows.h"
 #include "kernels/mse.h"
 #include "kernels/softmax_xent.h"
 #include "tests/kernels/test_util.h"
@@ -358,4 +359,18 @@ TEST_CASE("argmax and count_correct: random logits with many ties", "[accuracy]"
     REQUIRE(dp::kernels::count_correct(kCtx, logits.data(), labels.data(), rows, classes) == want_correct);
     REQUIRE(want_correct == (classes > 1 ? rows - (rows + 2) / 3 : rows));
   }
+}
+
+TEST_CASE("accumulate_sum: out = (accumulate ? out : 0) + float(scale * sum), summed in double",
+          "[losses][accumulate]") {
+  const dp::kernels::Context ctx;
+  // 2^24 + 1 is not a float: a float running sum of these terms would lose the ones.
+  const std::vector<float> x = {16777216.0f, 1.0f, 1.0f, -16777216.0f};
+  float out = 5.0f;
+  dp::kernels::accumulate_sum(ctx, x.data(), 4, 0.5, &out, /*accumulate=*/false);
+  CHECK(out == 1.0f);  // 0.5 * 2
+  dp::kernels::accumulate_sum(ctx, x.data(), 4, 0.5, &out, /*accumulate=*/true);
+  CHECK(out == 2.0f);
+  dp::kernels::accumulate_sum(ctx, x.data(), 0, 0.5, &out, /*accumulate=*/false);
+  CHECK(out == 0.0f);
 }

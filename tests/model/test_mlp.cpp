@@ -361,3 +361,19 @@ TEST_CASE("mlp init: a tensor's values do not depend on the rest of the model", 
     for (std::int64_t i = 0; i < ts.count; ++i) REQUIRE(ps[ts.offset + i] == pd[td.offset + i]);
   }
 }
+
+TEST_CASE("mlp loss_out: the loss is added on the backend, gradients are unchanged", "[mlp]") {
+  for (dp::LossKind kind : {dp::LossKind::softmax_xent, dp::LossKind::mse}) {
+    dp::Mlp mlp(5, {7, 4}, 3, kind, 8);
+    Setup s = make_setup(mlp, 8, 6, 7);
+    std::vector<float> grads(s.params.size()), grads_out(s.params.size());
+    const double loss = mlp.forward_backward(kCtx, s.params.data(), s.batch, grads.data());
+    float slot = 0.25f;  // accumulates: two micro-batches' losses land in one slot
+    const double returned = mlp.forward_backward(kCtx, s.params.data(), dp::host_ref(s.batch),
+                                                 grads_out.data(), false, nullptr, &slot);
+    CHECK(std::isnan(returned));
+    CHECK(grads_out == grads);  // the same kernels: bit-identical
+    // The loss in float: one rounding of the double mean, one float addition.
+    CHECK(static_cast<double>(slot) == Approx(0.25 + loss).epsilon(4 * dp::tol::kUnitRoundoff));
+  }
+}
