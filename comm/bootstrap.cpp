@@ -1,6 +1,12 @@
 #include "comm/bootstrap.h"
 
 #include <mpi.h>
+#if __has_include(<mpi-ext.h>)
+#include <mpi-ext.h>  // Open MPI's extensions: MPIX_CUDA_AWARE_SUPPORT
+#endif
+
+#include <cstdlib>
+#include <string>
 
 #include "comm/mpi_comm.h"
 #include "src/util/check.h"
@@ -40,6 +46,16 @@ Status mpi_init(int* argc, char*** argv) {
 
 bool mpi_thread_serialized() {
   return g_thread_level >= MPI_THREAD_SERIALIZED;
+}
+
+bool mpi_cuda_aware() {
+  const char* env = std::getenv("DPTRAIN_MPI_CUDA_AWARE");
+  if (env && std::string(env) == "0") return false;
+#if defined(MPIX_CUDA_AWARE_SUPPORT) && MPIX_CUDA_AWARE_SUPPORT
+  return MPIX_Query_cuda_support() == 1;  // the library was built with CUDA and it is enabled
+#else
+  return false;
+#endif
 }
 
 void mpi_finalize() {

@@ -16,5 +16,9 @@ bool mpi_is_initialized();
 // True when MPI allows calls from more than one thread, one at a time (SERIALIZED or
 // better): the condition for overlapping the gradient all-reduce with backward.
 bool mpi_thread_serialized();
+// True when this MPI library can take CUDA device pointers in collectives (Open MPI built
+// with CUDA reports it through MPIX_Query_cuda_support). DPTRAIN_MPI_CUDA_AWARE=0 turns it
+// off (the gradients are then staged through host memory).
+bool mpi_cuda_aware();
 
 }  // namespace dp

@@ -10,12 +10,13 @@
 namespace dp {
 
 StagedGradientSync::StagedGradientSync(GuardedCommunicator& comm, float* d_grads, std::vector<Bucket> buckets,
-                                       const kernels::Context& ctx, Tracer* tracer)
+                                       const kernels::Context& ctx, Tracer* tracer, bool cuda_aware_mpi)
     : d_grads_(d_grads), count_(buckets.back().end), ctx_(ctx) {
-  h_grads_ = static_cast<float*>(device::alloc_pinned(static_cast<std::size_t>(count_) * sizeof(float)));
+  if (!cuda_aware_mpi)
+    h_grads_ = static_cast<float*>(device::alloc_pinned(static_cast<std::size_t>(count_) * sizeof(float)));
   // Inline buckets: the copy back waits for all of them anyway.
-  inner_ =
-      std::make_unique<GradientReducer>(comm, h_grads_, std::move(buckets), /*use_thread=*/false, tracer);
+  inner_ = std::make_unique<GradientReducer>(comm, direct() ? d_grads_ : h_grads_, std::move(buckets),
+                                             /*use_thread=*/false, tracer);
 }
 
 StagedGradientSync::~StagedGradientSync() {
@@ -26,10 +27,10 @@ StagedGradientSync::~StagedGradientSync() {
 Status StagedGradientSync::finish(StepCommTimes* times) {
   const double t0 = now_seconds();
   const std::size_t nbytes = static_cast<std::size_t>(count_) * sizeof(float);
-  device::copy(h_grads_, d_grads_, nbytes, ctx_.stream);
-  device::synchronize(ctx_.stream);
+  if (!direct()) device::copy(h_grads_, d_grads_, nbytes, ctx_.stream);
+  device::synchronize(ctx_.stream);  // backward's gradients are complete before MPI reads them
   Status s = inner_->finish(times);
-  device::copy(d_grads_, h_grads_, nbytes, ctx_.stream);  // ordered before the optimizer's kernels
+  if (!direct()) device::copy(d_grads_, h_grads_, nbytes, ctx_.stream);  // before the optimizer's kernels
   const double t1 = now_seconds();
   // The copies are communication too: nothing overlaps them.
   times->busy_s = t1 - t0;

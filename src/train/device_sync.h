@@ -3,7 +3,8 @@
 // StagedGradientSync (--comm mpi): after backward, the whole buffer is copied to pinned
 //   host memory, reduced there by a GradientReducer (MPI SUM, under the watchdog), and
 //   copied back. No overlap; the path for several ranks on one GPU, which NCCL refuses,
-//   and for clusters without NCCL.
+//   and for clusters without NCCL. With a CUDA-aware MPI (mpi_cuda_aware()) the device
+//   buffer goes to MPI directly, without the copies.
 // NcclGradientSync (--comm nccl): each bucket's all-reduce (ncclAvg, in place) is
 //   enqueued on a communication stream as soon as backward has finished it: an event
 //   recorded on the compute stream orders the bucket after the kernels that wrote it, so
@@ -25,7 +26,8 @@ class NcclCommunicator;
 class StagedGradientSync final : public GradientSync {
  public:
   StagedGradientSync(GuardedCommunicator& comm, float* d_grads, std::vector<Bucket> buckets,
-                     const kernels::Context& ctx, Tracer* tracer);
+                     const kernels::Context& ctx, Tracer* tracer, bool cuda_aware_mpi = false);
+  bool direct() const { return h_grads_ == nullptr; }  // CUDA-aware: no staging
   ~StagedGradientSync() override;
   const std::vector<Bucket>& buckets() const override { return inner_->buckets(); }
   bool overlapping() const override { return false; }

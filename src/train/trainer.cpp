@@ -96,6 +96,11 @@ class Run {
   void print_topology();
   // Host copy of the parameters (the Array itself on the CPU backend).
   float* host_params();
+  // "nccl", "mpi (staged through host memory)", "mpi (CUDA-aware)" or "mpi".
+  std::string comm_text() const {
+    if (device_.backend == Backend::cpu || device_.comm == "nccl") return device_.comm;
+    return device_.cuda_aware_mpi ? "mpi (CUDA-aware)" : "mpi (staged through host memory)";
+  }
   void poison_grads(std::int64_t begin, std::int64_t end);
   [[noreturn]] void comm_failed(const Status& s);
   void load_data();
@@ -231,7 +236,7 @@ void Run::print_topology() {
   const RankInfo& me = comm_.info();
   std::string line = concat("rank ", me.rank, ": host ", me.host, ", local rank ", me.local_rank, "/",
                             me.local_size, ", cores ", affinity_text(), ", device ", device_.text,
-                            ", gradients over ", device_.comm, ", ", threads_, " BLAS thread(s)");
+                            ", gradients over ", comm_text(), ", ", threads_, " BLAS thread(s)");
   line.resize(kSlot - 1, ' ');
   std::vector<char> all(kSlot * static_cast<std::size_t>(world_));
   DP_CHECK_OK(comm_.all_gather(line.c_str(), all.data(), kSlot));
@@ -335,7 +340,8 @@ void Run::build_model() {
     reducer_ =
         std::make_unique<GradientReducer>(comm_, grads_.data(), buckets, mpi_thread_serialized(), &tracer_);
   } else if (device_.comm == "mpi") {
-    reducer_ = std::make_unique<StagedGradientSync>(comm_, grads_.data(), buckets, ctx_, &tracer_);
+    reducer_ = std::make_unique<StagedGradientSync>(comm_, grads_.data(), buckets, ctx_, &tracer_,
+                                                    device_.cuda_aware_mpi);
   } else {
 #if defined(DPTRAIN_HAVE_CUDA)
     reducer_ = std::make_unique<NcclGradientSync>(*nccl_, grads_.data(), buckets, ctx_);
@@ -358,7 +364,7 @@ void Run::print_banner() {
   progress_->print_line(concat(
       "dptrain: ", world_, " rank(s), ",
       device_.backend == Backend::cpu ? concat(threads_, " BLAS thread(s) per rank")
-                                      : concat("rank 0 on ", device_.text, ", gradients over ", device_.comm),
+                                      : concat("rank 0 on ", device_.text, ", gradients over ", comm_text()),
       device_.backend == Backend::cpu ? std::string()
                                       : concat(", batches ", batch_mode_name(train_loader_.mode())),
       ", model ", cfg_.model, " ", layers, " (", nparams_, " parameters, ",

@@ -31,9 +31,10 @@ EvalResult evaluate_split(const kernels::Context& ctx, Communicator& comm, Mlp& 
 // what this host has (a UserError names the flag when the request cannot be met).
 struct DeviceChoice {
   Backend backend = Backend::cpu;
-  int gpu = -1;              // CUDA device of this rank
-  std::string comm = "mpi";  // gradient all-reduce: mpi | nccl
-  std::string text = "cpu";  // for banners: "cpu" or "GPU 0: NVIDIA H100 ..."
+  int gpu = -1;                 // CUDA device of this rank
+  std::string comm = "mpi";     // gradient all-reduce: mpi | nccl
+  bool cuda_aware_mpi = false;  // --comm mpi on GPUs: MPI takes device buffers (no staging)
+  std::string text = "cpu";     // for banners: "cpu" or "GPU 0: NVIDIA H100 ..."
 };
 // This rank's wish (throws UserError when --device cuda finds no GPU here).
 DeviceChoice choose_device(const Config& cfg, const RankInfo& me);

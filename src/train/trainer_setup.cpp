@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "comm/bootstrap.h"
 #include "kernels/device.h"
 #include "src/train/faults.h"
 #include "src/train/trainer.h"
@@ -136,6 +137,10 @@ void agree_device(const Config& cfg, Communicator& comm, DeviceChoice* d) {
                 ", but NCCL needs one GPU per rank: start at most one rank per GPU, or pass --comm mpi "
                 "(gradients staged through host memory)");
   d->comm = cfg.comm == "mpi" || !shared.empty() ? "mpi" : "nccl";
+  // Every rank's MPI library must take device buffers, or every rank stages.
+  std::int64_t aware = d->comm == "mpi" && mpi_cuda_aware() ? 1 : 0;
+  DP_CHECK_OK(comm.all_reduce(&aware, 1, ReduceOp::min));
+  d->cuda_aware_mpi = aware == 1;
 }
 
 std::string affinity_text() {
