@@ -20,6 +20,7 @@
 //
 // dpbench kernels [--device cuda] [--json FILE]: fused Adam vs copy bandwidth and GEMM
 // TFLOP/s on one rank (bench/kernel_bench.h).
+// dpbench syncstep: the cost of ranks sharing cores around a collective (bench/syncstep_bench.h).
 #include <mpi.h>
 
 #include <CLI/CLI.hpp>
@@ -35,6 +36,7 @@
 #include <vector>
 
 #include "bench/kernel_bench.h"
+#include "bench/syncstep_bench.h"
 #include "comm/bootstrap.h"
 #include "comm/mpi_comm.h"
 #include "kernels/device.h"
@@ -321,9 +323,23 @@ int main(int argc, char** argv) {
     kb->add_option("--budget", kopt.budget_s, "timed seconds per measurement")->capture_default_str();
     kb->add_flag("--tf32", kopt.tf32, "allow TF32 tensor cores in the GEMMs");
     kb->add_option("--json", kopt.json_path, "also write the results as JSON to this file");
+    dp::bench::SyncStepOptions sopt;
+    CLI::App* ss = app.add_subcommand(
+        "syncstep",
+        "ranks sharing cores: the cost of a synchronising all-reduce after CPU work (perf model input)");
+    ss->add_option("--work-ms", sopt.work_ms, "per-step CPU work when alone, ms, comma-separated")
+        ->capture_default_str();
+    ss->add_option("--bytes", sopt.bytes, "all-reduce message size (e.g. 940K, 1M)")->capture_default_str();
+    ss->add_option("--steps", sopt.steps, "timed steps per work size")->capture_default_str();
+    ss->add_option("--warmup", sopt.warmup, "untimed steps per work size")->capture_default_str();
+    ss->add_option("--cores", sopt.cores, "cores the ranks share (0 = this machine's)")
+        ->capture_default_str();
+    ss->add_option("--json", sopt.json_path, "also write the results as JSON to this file");
     try {
       app.parse(argc, argv);
-      if (kb->parsed())
+      if (ss->parsed())
+        code = dp::bench::run_syncstep(sopt, *comm);
+      else if (kb->parsed())
         code = root ? dp::bench::run_kernel_bench(kopt) : 0;
       else
         code = run_allreduce(opt, *comm);

@@ -17,6 +17,12 @@
    data, compute and optim come from the ONE-rank runs of a launch/scaling.sh sweep only
    (compute linear in b, fitted through the 1-rank strong and weak points), so every
    multi-rank number is a genuine prediction, compared with the sweep's measurements.
+   With --syncstep (`dpbench syncstep --json` files, at the step's message size), ranks
+   that share cores (s(n) > 1) get the synchronisation cost that benchmark measured for
+   n ranks after the same amount of work instead of the alpha-beta all-reduce:
+   T(n) = s(n)·w + sync(n, w), sync = syncstep's step - s·work, interpolated in the work
+   w = data(b) + compute(b) + optim. The benchmark's work is synthetic (SGEMMs), not the
+   training runs the model predicts.
 3. Cluster predictions: the same model with published interconnect figures and an
    assumed GPU compute rate (see --help of the cluster options and docs/scaling.md).
 
@@ -108,6 +114,27 @@ def params_of(sweep: Path) -> int:
     raise SystemExit(f"cannot find the parameter count in {sweep}/*/ranks1/stdout.log")
 
 
+def load_syncstep(paths: list[str]) -> dict[int, dict]:
+    """{ranks: {"bytes": B, "points": [(work_ms, sync_ms)], "share": s}} from dpbench syncstep
+    JSON files; sync = step - share·work (the all-reduce plus the cost of sharing cores)."""
+    out = {}
+    for p in paths:
+        d = json.loads(Path(p).read_text())
+        pts = sorted((r["work_ms"], r["step_ms"] - d["share"] * r["work_ms"]) for r in d["results"])
+        out[int(d["ranks"])] = {"bytes": d["bytes"], "points": pts, "share": d["share"]}
+    return out
+
+
+def interp(points: list[tuple[float, float]], x: float) -> float:
+    """Piecewise linear in x, constant beyond the ends."""
+    if x <= points[0][0]:
+        return points[0][1]
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if x <= x1:
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    return points[-1][1]
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -120,6 +147,9 @@ def main() -> int:
                    help="steps of each run left out (default: the sweep's, from DIR/sweep.json)")
     p.add_argument("--cores", type=int, default=None,
                    help="cores of the machine the sweep ran on (default: DIR/sweep.json's, else this machine's)")
+    p.add_argument("--syncstep", nargs="*", default=[],
+                   help="dpbench syncstep --json files: the measured cost of a synchronising all-reduce for "
+                        "ranks that share cores (used where s(n) > 1)")
     p.add_argument("--hidden-fraction", type=float, default=0.0,
                    help="h: fraction of the all-reduce hidden behind backward (0 for one bucket)")
     p.add_argument("--out", required=True)
@@ -166,13 +196,23 @@ def main() -> int:
     optim_ms = statistics.mean(o["optim_ms"] for o in ones)
     threads = ones[0]["threads"]
 
+    sync = load_syncstep(args.syncstep)
+    for n, d in sync.items():
+        if abs(d["bytes"] - grad_bytes) > 0.05 * grad_bytes:
+            print(f"warning: the {n}-rank syncstep file measured {d['bytes']:.0f}-byte all-reduces, the step "
+                  f"sends {grad_bytes:.0f}", file=sys.stderr)
+
     def predict_step_ms(n: int, b: int) -> dict:
         s = max(1.0, n * threads / cores)
+        work = intercept + slope * b + data_per_row * b + optim_ms  # one rank, alone
         comp = s * (intercept + slope * b)
         other = s * (data_per_row * b + optim_ms)
+        if s > 1 and n in sync:
+            comm = interp(sync[n]["points"], work)  # all-reduce + sharing, measured by syncstep
+            return {"step_ms": comp + other + comm, "compute_ms": comp, "comm_ms": comm, "source": "syncstep"}
         comm = 1e3 * allreduce_time(n, grad_bytes, alpha, beta)
         exposed = max((1 - args.hidden_fraction) * comm, comm - comp)
-        return {"step_ms": comp + other + exposed, "compute_ms": comp, "comm_ms": comm}
+        return {"step_ms": comp + other + exposed, "compute_ms": comp, "comm_ms": comm, "source": "alpha-beta"}
 
     predictions, rows = {}, []
     for mode, by_n in runs.items():
@@ -181,7 +221,7 @@ def main() -> int:
             pr = predict_step_ms(n, b)
             predictions.setdefault(mode, {})[str(n)] = round(pr["step_ms"], 4)
             err = (pr["step_ms"] - r["step_ms"]) / r["step_ms"]
-            rows.append((mode, n, b, r["step_ms"], pr["step_ms"], err, r["comm_ms"], pr["comm_ms"]))
+            rows.append((mode, n, b, r["step_ms"], pr["step_ms"], err, r["comm_ms"], pr["comm_ms"], pr["source"]))
 
     model = {"alpha_s": alpha, "beta_bytes_per_s": beta, "fit_geomean_rel_error": fit_err,
              "fit_max_bytes": args.fit_max_bytes,
@@ -189,7 +229,8 @@ def main() -> int:
              "cores": cores,
              "threads_per_rank": threads, "params": nparams, "compute_ms_per_row": slope,
              "compute_ms_intercept": intercept, "data_ms_per_row": data_per_row, "optim_ms": optim_ms,
-             "hidden_fraction": args.hidden_fraction}
+             "hidden_fraction": args.hidden_fraction,
+             "syncstep": {str(n): d["points"] for n, d in sync.items()}}
     (out / "model.json").write_text(json.dumps(model, indent=1) + "\n")
     (out / "predictions.json").write_text(json.dumps(predictions, indent=1) + "\n")
 
@@ -202,10 +243,10 @@ def main() -> int:
           f"Calibration (1-rank runs only): compute = {intercept:.4f} + {slope:.5f} * b ms, data {data_per_row * 1e3:.3f} us/row, "
           f"optimizer {optim_ms:.3f} ms; {threads} thread(s) per rank on {cores} core(s); gradients {grad_bytes / 1e6:.2f} MB; "
           f"hidden fraction h = {args.hidden_fraction}.", "",
-          "| mode | ranks | per-rank batch | measured step ms | predicted step ms | error | measured all-reduce ms | modelled all-reduce ms |",
-          "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for mode, n, b, meas, pred, err, mcomm, pcomm in rows:
-        md.append(f"| {mode} | {n} | {b} | {meas:.3f} | {pred:.3f} | {err:+.1%} | {mcomm:.3f} | {pcomm:.3f} |")
+          "| mode | ranks | per-rank batch | measured step ms | predicted step ms | error | measured all-reduce ms | modelled all-reduce ms | all-reduce from |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for mode, n, b, meas, pred, err, mcomm, pcomm, source in rows:
+        md.append(f"| {mode} | {n} | {b} | {meas:.3f} | {pred:.3f} | {err:+.1%} | {mcomm:.3f} | {pcomm:.3f} | {source} |")
 
     # Cluster predictions: large MLP and the default MLP, per-GPU batch 128 (weak scaling).
     md += ["", "## Predicted efficiency on GPU clusters (weak scaling, per-GPU batch 128)", "",
