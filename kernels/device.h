@@ -37,6 +37,7 @@ void release_pinned(void* h_ptr) noexcept;
 void copy(void* dst, const void* src, std::size_t nbytes, void* stream);
 void fill_bytes(void* d_ptr, int byte, std::size_t nbytes, void* stream);
 void synchronize(void* stream);
+void synchronize_device();  // every stream of the current device (cudaDeviceSynchronize)
 std::size_t free_nbytes();  // free memory of the current device (cudaMemGetInfo)
 
 // Events order two streams without blocking the host: record on one, wait on the other.

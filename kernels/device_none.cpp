@@ -48,6 +48,9 @@ void fill_bytes(void*, int, std::size_t, void*) {
 void synchronize(void*) {
   not_built("device::synchronize");
 }
+void synchronize_device() {
+  not_built("device::synchronize_device");
+}
 std::size_t free_nbytes() {
   not_built("device::free_nbytes");
 }

@@ -1,6 +1,9 @@
 // Forward of a linear layer with its activation, fused where the backend can:
 //   y[rows, out] = act(x[rows, in] · W^T + b)    W [out, in] row-major (nn.Linear), b [out]
-//   act = ReLU (forward semantics of kernels/relu.h) when relu, else the identity.
+//   act = ReLU when relu, else the identity. NaN: the CPU twin's ReLU keeps a NaN
+//   (kernels/relu.h); cuBLASLt's fused ReLU is max(z, 0) and may turn it into 0. Either
+//   way a NaN from the parameters or the input still reaches the gradients (dW = dzᵀ·x,
+//   dx = dz·W), where the trainer's non-finite check sees it.
 // y must not alias x, W or b.
 // CPU twin: gemm + bias_add (+ relu_forward), the MLP's former three calls, bit for bit.
 // CUDA twin: one cuBLASLt matmul with a BIAS or RELU_BIAS epilogue (no separate passes

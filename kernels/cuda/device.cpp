@@ -110,6 +110,10 @@ void fill_bytes(void* d_ptr, int byte, std::size_t nbytes, void* stream) {
   CUDA_CHECK(cudaMemsetAsync(d_ptr, byte, nbytes, stream_of(stream)));
 }
 
+void synchronize_device() {
+  CUDA_CHECK(cudaDeviceSynchronize());
+}
+
 void synchronize(void* stream) {
   CUDA_CHECK(cudaStreamSynchronize(stream_of(stream)));
 }

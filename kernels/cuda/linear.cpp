@@ -7,10 +7,16 @@
 // row of D, length m) is exactly b [out]. The epilogue adds it and applies the ReLU while
 // the tile is still in registers.
 //
-// A plan (descriptors + the heuristic's algorithm) per shape is made once and cached:
-// building one costs far more than a small GEMM. Host code only.
+// A plan (descriptors + the heuristic's algorithm) per shape and pointer alignment is made
+// once and cached: building one costs far more than a small GEMM. The alignments matter:
+// cuBLASLt assumes 256-byte aligned operands unless told otherwise, and a layer's W and b
+// are views into the flat parameter buffer, only 4-byte aligned in general. So each
+// operand's actual alignment goes into the heuristic's preferences (and the plan's key),
+// and a bias that is not 16-byte aligned takes the unfused path. Host code only; one
+// thread per handle (the bias pointer is set on the cached descriptor before each call).
 #include "kernels/linear.h"
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -34,12 +40,25 @@ struct Plan {
   std::size_t workspace_nbytes = 0;
 };
 
-// (handle, rows, in, out, relu, tf32) -> plan. Plans live as long as the process (a few
-// per model); a handle's plans are never used with another handle.
-using Key = std::tuple<void*, std::int64_t, std::int64_t, std::int64_t, bool, bool>;
+// (device, handle, rows, in, out, relu, tf32, alignments of x, W, y) -> plan. Plans live
+// as long as the process (a few per model).
+using Key = std::tuple<int, void*, std::int64_t, std::int64_t, std::int64_t, bool, bool, std::uint32_t,
+                       std::uint32_t, std::uint32_t>;
+
+// The largest power of two (at most 256) that divides the address.
+std::uint32_t alignment_of(const void* p) {
+  const auto address = reinterpret_cast<std::uintptr_t>(p);
+  std::uint32_t a = 256;
+  while (a > 1 && address % a != 0) a /= 2;
+  return a;
+}
+
+struct Alignments {
+  std::uint32_t x, w, y;
+};
 
 Plan make_plan(const CublasLtApi& lt, const Context& ctx, std::int64_t rows, std::int64_t in,
-               std::int64_t out, bool relu) {
+               std::int64_t out, bool relu, const Alignments& align) {
   Plan p;
   auto ok = [](cublasStatus_t s) { return s == CUBLAS_STATUS_SUCCESS; };
   const cublasComputeType_t compute = ctx.allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
@@ -62,8 +81,13 @@ Plan make_plan(const CublasLtApi& lt, const Context& ctx, std::int64_t rows, std
   const std::size_t max_workspace = Context::kWorkspaceNbytes;
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
+  // A is W, B is x, C and D are y.
   const bool searched =
       ok(lt.pref_set(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &max_workspace, sizeof max_workspace)) &&
+      ok(lt.pref_set(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align.w, sizeof align.w)) &&
+      ok(lt.pref_set(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align.x, sizeof align.x)) &&
+      ok(lt.pref_set(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align.y, sizeof align.y)) &&
+      ok(lt.pref_set(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align.y, sizeof align.y)) &&
       ok(lt.heuristic(static_cast<cublasLtHandle_t>(ctx.lt_handle), p.desc, p.a, p.b, p.d, p.d, pref, 1,
                       &result, &found));
   lt.pref_destroy(pref);
@@ -75,13 +99,15 @@ Plan make_plan(const CublasLtApi& lt, const Context& ctx, std::int64_t rows, std
 }
 
 const Plan& plan_for(const CublasLtApi& lt, const Context& ctx, std::int64_t rows, std::int64_t in,
-                     std::int64_t out, bool relu) {
+                     std::int64_t out, bool relu, const Alignments& align) {
   static std::mutex mu;
   static std::map<Key, Plan> plans;
-  const Key key{ctx.lt_handle, rows, in, out, relu, ctx.allow_tf32};
+  int dev = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  const Key key{dev, ctx.lt_handle, rows, in, out, relu, ctx.allow_tf32, align.x, align.w, align.y};
   std::lock_guard<std::mutex> lock(mu);
   auto it = plans.find(key);
-  if (it == plans.end()) it = plans.emplace(key, make_plan(lt, ctx, rows, in, out, relu)).first;
+  if (it == plans.end()) it = plans.emplace(key, make_plan(lt, ctx, rows, in, out, relu, align)).first;
   return it->second;
 }
 
@@ -98,8 +124,10 @@ void unfused(const Context& ctx, const float* x, const float* w, const float* b,
 void linear_forward(const Context& ctx, const float* x, const float* w, const float* b, float* y,
                     std::int64_t rows, std::int64_t in, std::int64_t out, bool relu) {
   if (rows == 0) return;
-  const CublasLtApi* lt = ctx.lt_handle ? cublas_lt() : nullptr;
-  const Plan* plan = lt ? &plan_for(*lt, ctx, rows, in, out, relu) : nullptr;
+  // The bias epilogue reads b in 16-byte vectors: an unaligned bias is not fused.
+  const CublasLtApi* lt = ctx.lt_handle && alignment_of(b) >= 16 ? cublas_lt() : nullptr;
+  const Alignments align{alignment_of(x), alignment_of(w), alignment_of(y)};
+  const Plan* plan = lt ? &plan_for(*lt, ctx, rows, in, out, relu, align) : nullptr;
   if (!plan || !plan->usable) {
     unfused(ctx, x, w, b, y, rows, in, out, relu);
     return;

@@ -112,7 +112,7 @@ Acc finish_reduce_to_host(const Context& ctx, int blocks) {
 }
 
 // out[0] = (accumulate ? out[0] : 0) + float(scale * total), total the double sum of the
-// partials in index order; the CPU twin's float arithmetic (kernels/cpu/reduce_sum.cpp).
+// partials in index order; the CPU twin's float arithmetic (kernels/cpu/loss_rows.cpp).
 template <typename Acc>
 __global__ void __launch_bounds__(kReduceThreads)
     accumulate_final_kernel(const Acc* partials, int count, double scale, float* out, bool accumulate) {
@@ -132,6 +132,7 @@ template <typename Acc, typename Load>
 void reduce_to_device(const Context& ctx, std::int64_t n, const Load& load, double scale, float* out,
                       bool accumulate) {
   static_assert(std::is_same_v<Acc, SumF64>, "device totals are float sums");
+  static_assert(std::is_trivially_copyable_v<Load>, "loaders are kernel arguments");
   const int blocks = reduce_blocks(n < 1 ? 1 : n);
   reduce_partials_kernel<Acc, Load>
       <<<static_cast<unsigned>(blocks), kReduceThreads, 0, stream_of(ctx.stream)>>>(

@@ -30,7 +30,10 @@ Status StagedGradientSync::finish(StepCommTimes* times) {
   if (!direct()) device::copy(h_grads_, d_grads_, nbytes, ctx_.stream);
   device::synchronize(ctx_.stream);  // backward's gradients are complete before MPI reads them
   Status s = inner_->finish(times);
-  if (!direct()) device::copy(d_grads_, h_grads_, nbytes, ctx_.stream);  // before the optimizer's kernels
+  if (!direct())
+    device::copy(d_grads_, h_grads_, nbytes, ctx_.stream);  // before the optimizer's kernels
+  else
+    device::synchronize_device();  // MPI's own copies (on other streams) are done before ctx.stream reads
   const double t1 = now_seconds();
   // The copies are communication too: nothing overlaps them.
   times->busy_s = t1 - t0;

@@ -34,18 +34,30 @@ TEST_CASE("linear_forward on the GPU matches gemm + bias + ReLU on the CPU", "[g
       std::vector<float> want(static_cast<std::size_t>(s.rows * s.out));
       dp::kernels::linear_forward(cpu, x.data(), w.data(), b.data(), want.data(), s.rows, s.in, s.out, relu);
 
-      dp::Array<float> d_x(dp::Backend::cuda, s.rows * s.in), d_w(dp::Backend::cuda, s.out * s.in),
-          d_b(dp::Backend::cuda, s.out), d_y(dp::Backend::cuda, s.rows * s.out);
+      // W and b as the MLP passes them: views into one flat buffer, at offsets that are not
+      // multiples of 16 bytes (b at +2 floats, W right after it), like layers.0.* in the
+      // default model. x and y have allocations of their own (256-byte aligned).
+      const std::int64_t w_at = 2 + s.out;
+      dp::Array<float> d_flat(dp::Backend::cuda, w_at + s.out * s.in + 3);
+      dp::Array<float> d_x(dp::Backend::cuda, s.rows * s.in), d_y(dp::Backend::cuda, s.rows * s.out);
       d_x.upload(x, ctx);
-      d_w.upload(w, ctx);
-      d_b.upload(b, ctx);
+      d_flat.upload(b.data(), s.out, ctx, 2);
+      d_flat.upload(w.data(), s.out * s.in, ctx, w_at);
+      const float* d_b = d_flat.data() + 2;
+      const float* d_w = d_flat.data() + w_at;
       // Twice: the second call reuses the cached plan and must give the same bits.
-      dp::kernels::linear_forward(ctx, d_x.data(), d_w.data(), d_b.data(), d_y.data(), s.rows, s.in, s.out,
-                                  relu);
+      dp::kernels::linear_forward(ctx, d_x.data(), d_w, d_b, d_y.data(), s.rows, s.in, s.out, relu);
       const auto got = d_y.to_host(ctx);
-      dp::kernels::linear_forward(ctx, d_x.data(), d_w.data(), d_b.data(), d_y.data(), s.rows, s.in, s.out,
-                                  relu);
+      dp::kernels::linear_forward(ctx, d_x.data(), d_w, d_b, d_y.data(), s.rows, s.in, s.out, relu);
       CHECK(d_y.to_host(ctx) == got);
+      // The same with every operand 256-byte aligned (the fused epilogue's fast case).
+      dp::Array<float> d_w256(dp::Backend::cuda, s.out * s.in), d_b256(dp::Backend::cuda, s.out),
+          d_y256(dp::Backend::cuda, s.rows * s.out);
+      d_w256.upload(w, ctx);
+      d_b256.upload(b, ctx);
+      dp::kernels::linear_forward(ctx, d_x.data(), d_w256.data(), d_b256.data(), d_y256.data(), s.rows, s.in,
+                                  s.out, relu);
+      const auto got_aligned = d_y256.to_host(ctx);
 
       dp::test::Mismatches mm;
       for (std::int64_t i = 0; i < s.rows; ++i)
@@ -57,6 +69,8 @@ TEST_CASE("linear_forward on the GPU matches gemm + bias + ReLU on the CPU", "[g
           const auto at = static_cast<std::size_t>(i * s.out + j);
           // ReLU is 1-Lipschitz, so it keeps the pre-activation's error bound.
           mm.check(static_cast<std::int64_t>(at), got[at], want[at],
+                   dp::tol::twin_reduction_tol(s.in + 1) * scale);
+          mm.check(static_cast<std::int64_t>(at), got_aligned[at], want[at],
                    dp::tol::twin_reduction_tol(s.in + 1) * scale);
         }
       INFO(mm.report());
