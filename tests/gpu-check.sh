@@ -62,6 +62,7 @@ for docs/gpu-validation.md; writes summary.json / summary.md / logs to the outpu
   --only LIST          run only these steps (comma-separated; deps and gpu-info always run)
   --skip LIST          skip these steps
   --jobs N             build and ctest parallelism                 [number of cores]
+  --sanitizer-timeout S  seconds per compute-sanitizer run          [240 with --quick, else 900]
   --allow-no-gpu       on a machine without a GPU, go on anyway: CPU steps run, GPU steps are
                        SKIPPED, training/benchmark run as CPU stand-ins; the result is never a
                        validation (exit 3 when nothing failed)
@@ -83,7 +84,7 @@ orig_args=("$@")
 
 # ------------------------------------------------------------------ options
 quick=0 out="" work="" build_dir="build-gpu" arch="" deps_mode=auto data_dir="" epochs=""
-min_acc=0.88 require_target=0 only="" skip="" jobs="" allow_no_gpu=0
+min_acc=0.88 require_target=0 only="" skip="" jobs="" allow_no_gpu=0 sanitizer_timeout=""
 cmake_extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -91,13 +92,13 @@ while [[ $# -gt 0 ]]; do
     --require-target) require_target=1; shift ;;
     --allow-no-gpu) allow_no_gpu=1; shift ;;
     -h|--help) usage; exit 0 ;;
-    --out|--work|--build-dir|--arch|--cmake-arg|--deps|--data-dir|--epochs|--min-accuracy|--only|--skip|--jobs)
+    --out|--work|--build-dir|--arch|--cmake-arg|--deps|--data-dir|--epochs|--min-accuracy|--only|--skip|--jobs|--sanitizer-timeout)
       [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
       case "$1" in
         --out) out=$2 ;; --work) work=$2 ;; --build-dir) build_dir=$2 ;; --arch) arch=$2 ;;
         --cmake-arg) cmake_extra+=("$2") ;; --deps) deps_mode=$2 ;; --data-dir) data_dir=$2 ;;
         --epochs) epochs=$2 ;; --min-accuracy) min_acc=$2 ;; --only) only=$2 ;; --skip) skip=$2 ;;
-        --jobs) jobs=$2 ;;
+        --jobs) jobs=$2 ;; --sanitizer-timeout) sanitizer_timeout=$2 ;;
       esac
       shift 2 ;;
     --*=*) opt=${1%%=*}; val=${1#*=}; shift; set -- "$opt" "$val" "$@" ;;
@@ -371,8 +372,11 @@ step_gpu_info() {
   if command -v compute-sanitizer >/dev/null; then
     sanitizer_version=$(compute-sanitizer --version 2>&1 | grep -m1 -i version | sed 's/^[^0-9]*//')
   else
-    for d in "${CUDA_HOME:-}" /usr/local/cuda; do
-      if [[ -n "$d" && -x "$d/bin/compute-sanitizer" ]]; then export PATH=$PATH:$d/bin; break; fi
+    local cs
+    for cs in "${CUDA_HOME:-}/bin/compute-sanitizer" /usr/local/cuda/bin/compute-sanitizer \
+              /usr/local/cuda/compute-sanitizer/compute-sanitizer /opt/nvidia/*/compute-sanitizer \
+              /opt/nvidia/*/*/compute-sanitizer; do
+      if [[ -x "$cs" ]]; then export PATH=$PATH:$(dirname "$cs"); break; fi
     done
     command -v compute-sanitizer >/dev/null &&
       sanitizer_version=$(compute-sanitizer --version 2>&1 | grep -m1 -i version | sed 's/^[^0-9]*//')
@@ -417,7 +421,11 @@ cuda_backend=""
 nccl_args() {  # NCCL from the CUDA toolkit, else from Python's nvidia-nccl wheel
   local d inc lib
   for d in "${NCCL_HOME:-}" "${CUDA_HOME:-}" /usr/local/cuda /usr; do
-    [[ -n "$d" && -f "$d/include/nccl.h" ]] && return 0
+    # CMake needs the header and the unversioned library (cmake/DptrainCuda.cmake).
+    if [[ -n "$d" && -f "$d/include/nccl.h" ]] &&
+       { compgen -G "$d/lib*/libnccl.so" >/dev/null || compgen -G "$d/lib/*/libnccl.so" >/dev/null; }; then
+      return 0
+    fi
   done
   d=$("$PY" -c 'import nvidia.nccl as m, os; print(list(m.__path__)[0])' 2>/dev/null) || return 0
   inc="$d/include" lib=$(compgen -G "$d/lib/libnccl.so*" | head -n1)
@@ -457,11 +465,19 @@ step_build() {
     grep -E 'dptrain: (no CUDA|nvcc found|CUDA disabled)' "$cfg_log" || true
   fi
   t0=$(ts)
-  run_logged 3600 cmake --build "$build_dir" -j "$jobs" || { fail "build failed (configure ${tc} s)"; return 1; }
+  local werror_note=""
+  if ! run_logged 3600 cmake --build "$build_dir" -j "$jobs"; then
+    # A newer host compiler than the project's CI may warn where it did not; the GPU
+    # validation is still worth running, so rebuild once without -Werror and say so.
+    say "build failed; retrying once with -DDPTRAIN_WERROR=OFF (warnings recorded, not fatal)"
+    run_logged 600 cmake -B "$build_dir" -DDPTRAIN_WERROR=OFF >/dev/null 2>&1
+    run_logged 3600 cmake --build "$build_dir" -j "$jobs" || { fail "build failed (configure ${tc} s)"; return 1; }
+    werror_note=", ONLY WITHOUT -Werror (see build.log for the warnings)"
+  fi
   local tb
   tb=$(elapsed "$t0")
   [[ -x "$build_dir/dptrain" ]] || { fail "no $build_dir/dptrain after the build"; return 1; }
-  STEP_NOTE="sm_$a, CUDA backend $cuda_backend, configure ${tc} s, build ${tb} s (-j $jobs)"
+  STEP_NOTE="sm_$a, CUDA backend $cuda_backend, configure ${tc} s, build ${tb} s (-j $jobs)$werror_note"
   STEP_DATA="{\"arch\": $(json_str "$a"), \"cuda_backend\": $(json_str "$cuda_backend"), \"configure_s\": $tc, \"build_s\": $tb}"
   if [[ $cuda_backend != ON ]]; then
     if (( have_gpu )); then
@@ -496,7 +512,7 @@ except Exception:
     m = re.search(r"tests passed, (\d+) tests? failed out of (\d+)", text)
     total = int(m.group(2)) if m else 0
     failed = int(m.group(1)) if m else 0
-    skipped = len(set(re.findall(r"^\s*\d+ - (\S+) \((?:Skipped|Not Run|Disabled)\)", text, re.M)))
+    skipped = len(set(re.findall(r"^\s*\d+ - (.+?) \((?:Skipped|Not Run|Disabled)\)", text, re.M)))
     passed = total - failed - skipped
 print(total, passed, failed, skipped)
 PYEOF
@@ -564,7 +580,7 @@ for exe, prefix in seen.items():
 step_sanitizer() {
   if ! command -v compute-sanitizer >/dev/null; then fail "compute-sanitizer not found"; return 1; fi
   local lines=() line exe prefix tool log errors rc total_err=0 runs=0 bad=0 notes=()
-  local limit=$(( quick ? 900 : 1800 ))
+  local limit=${sanitizer_timeout:-$(( quick ? 240 : 900 ))}
   mapfile -t lines < <(gpu_programs)
   if [[ ${#lines[@]} -eq 0 ]]; then
     # No ctest metadata: every test_gpu_* program in the build, run directly.
@@ -577,7 +593,11 @@ step_sanitizer() {
     for tool in memcheck racecheck; do
       log="$work/sanitizer-$(basename "$exe")-$tool.txt"
       runs=$((runs + 1))
-      run_logged "$limit" "${prefix[@]}" compute-sanitizer --tool "$tool" --print-limit 100 "$exe" >"$log" 2>&1
+      # memcheck: API errors are not counted (NCCL probes driver entry points that may not
+      # exist, by design); the memory errors of our kernels are.
+      local api=()
+      [[ $tool == memcheck ]] && api=(--report-api-errors no)
+      run_logged "$limit" "${prefix[@]}" compute-sanitizer --tool "$tool" "${api[@]}" --print-limit 100 "$exe" >"$log" 2>&1
       rc=$?
       cat "$log"
       # memcheck: "ERROR SUMMARY: N errors"; racecheck: "RACECHECK SUMMARY: H hazards displayed (E errors, W warnings)"

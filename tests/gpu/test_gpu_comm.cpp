@@ -48,6 +48,10 @@ std::int64_t wrong_everywhere(const std::vector<float>& got, int world_size, boo
   return wrong;
 }
 
+// Generous: these tests also run under compute-sanitizer, which slows NCCL's set-up and
+// every kernel by 10-100x; a real hang still ends (ctest's own timeout is 300 s).
+constexpr double kCommTimeoutS = 240;
+
 int gpu_for_this_rank() {
   return world().info().local_rank % dp::device::count();
 }
@@ -57,7 +61,7 @@ int gpu_for_this_rank() {
 TEST_CASE("MPI-staged all-reduce of device gradients is exact, in buckets", "[gpu][staged]") {
   dp::device::Runtime rt(gpu_for_this_rank(), false);
   const auto& ctx = rt.context();
-  dp::GuardedCommunicator guarded(world(), 60);
+  dp::GuardedCommunicator guarded(world(), kCommTimeoutS);
   for (std::int64_t count : {1, 31, 1000, 262147}) {
     dp::Array<float> d(dp::Backend::cuda, count);
     d.upload(rank_input(world().rank(), count), ctx);
@@ -87,10 +91,11 @@ TEST_CASE("NCCL all-reduce (sum, avg, buckets on a comm stream) is exact", "[gpu
   dp::device::Runtime rt(gpu_for_this_rank(), false);
   const auto& ctx = rt.context();
   std::unique_ptr<dp::NcclCommunicator> nccl;
-  REQUIRE(dp::NcclCommunicator::create(world(), rt.device(), 60, &nccl).ok());
+  REQUIRE(dp::NcclCommunicator::create(world(), rt.device(), kCommTimeoutS, &nccl).ok());
   const int w = world().world_size();
-  // A GEMM of a few milliseconds, to keep the compute stream busy.
-  constexpr std::int64_t kBusy = 4096;
+  // A GEMM of about a millisecond (17 GFLOP) to keep the compute stream busy well past the
+  // microseconds NCCL needs to enqueue; small enough for compute-sanitizer's racecheck.
+  constexpr std::int64_t kBusy = 2048;
   dp::Array<float> busy_a(dp::Backend::cuda, kBusy * kBusy), busy_c(dp::Backend::cuda, kBusy * kBusy);
   for (std::int64_t count : {1, 33, 1 << 20}) {
     INFO("count " << count);
