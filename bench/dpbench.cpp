@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "bench/kernel_bench.h"
 #include "bench/syncstep_bench.h"
 #include "comm/bootstrap.h"
@@ -50,6 +51,9 @@
 
 namespace {
 
+using dp::bench::median_of;
+using dp::bench::parse_size;
+
 struct Options {
   std::string min_bytes = "8", max_bytes = "1G";
   double factor = 2;
@@ -61,23 +65,6 @@ struct Options {
   double timeout_s = 300;
   bool nccl = false;  // add NCCL on device buffers (one GPU per rank) as a third column
 };
-
-// "8", "64K", "1M", "1G" -> bytes.
-std::uint64_t parse_size(const std::string& text, const char* flag) {
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  std::uint64_t mult = 1;
-  if (*end == 'K' || *end == 'k')
-    mult = 1ull << 10, ++end;
-  else if (*end == 'M' || *end == 'm')
-    mult = 1ull << 20, ++end;
-  else if (*end == 'G' || *end == 'g')
-    mult = 1ull << 30, ++end;
-  const double nbytes = v * static_cast<double>(mult);
-  DP_USER_CHECK(*end == '\0' && std::isfinite(nbytes) && nbytes >= 4 && nbytes <= 64.0 * (1ull << 30), flag,
-                ": '", text, "' is not a size between 4 bytes and 64G (e.g. 8, 64K, 1M, 1G)");
-  return static_cast<std::uint64_t>(nbytes);
-}
 
 void fill(std::vector<float>& x, std::size_t count, int rank) {
   for (std::size_t i = 0; i < count; ++i) x[i] = static_cast<float>(rank + static_cast<int>(i % 7));
@@ -116,11 +103,6 @@ std::int64_t check_round(AllReduce&& all_reduce, std::vector<float>& buf, std::s
   std::int64_t wrong = count_wrong(buf, count, world);
   MPI_Allreduce(MPI_IN_PLACE, &wrong, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
   return wrong;
-}
-
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "kernels/backend.h"
 #include "kernels/gemm.h"
 #include "src/train/watchdog.h"
@@ -46,25 +47,15 @@ std::vector<double> parse_list(const std::string& text) {
   return out;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
 
 int run_syncstep(const SyncStepOptions& opt, MpiCommunicator& comm) {
   const int rank = comm.rank(), world = comm.world_size();
   DP_USER_CHECK(opt.steps >= 10 && opt.warmup >= 0, "--steps must be >= 10, --warmup >= 0");
   const std::vector<double> work_ms = parse_list(opt.work_ms);
-  char* end = nullptr;
-  double nbytes = std::strtod(opt.bytes.c_str(), &end);
-  if (*end == 'K' || *end == 'k')
-    nbytes *= 1024, ++end;
-  else if (*end == 'M' || *end == 'm')
-    nbytes *= 1024 * 1024, ++end;
-  DP_USER_CHECK(*end == '\0' && nbytes >= 4 && nbytes <= 256.0 * 1024 * 1024, "--bytes: '", opt.bytes,
-                "' is not a size between 4 and 256M (e.g. 1M, 940K)");
+  const double nbytes = static_cast<double>(parse_size(opt.bytes, "--bytes"));
+  DP_USER_CHECK(nbytes <= 256.0 * 1024 * 1024, "--bytes: '", opt.bytes,
+                "' is more than 256M (one buffer of it lives on every rank)");
   const auto count = static_cast<std::size_t>(nbytes / 4);
   const int cores =
       opt.cores > 0 ? opt.cores : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -86,7 +77,7 @@ int run_syncstep(const SyncStepOptions& opt, MpiCommunicator& comm) {
       for (int i = 0; i < 10; ++i) work.unit();
       samples.push_back((now_seconds() - t0) / 10 * 1e3);
     }
-    unit_ms = median(samples);
+    unit_ms = median_of(samples);
   } else {
     ::usleep(static_cast<useconds_t>((kCalibrationS + 0.3) * 1e6));
   }
@@ -99,7 +90,7 @@ int run_syncstep(const SyncStepOptions& opt, MpiCommunicator& comm) {
     DP_CHECK_OK(guarded.all_reduce(buf.data(), count, ReduceOp::sum));
     if (i >= opt.warmup) ar.push_back((now_seconds() - t0) * 1e3);
   }
-  const double allreduce_ms = median(ar);
+  const double allreduce_ms = median_of(ar);
 
   nlohmann::json rows = nlohmann::json::array();
   if (rank == 0) {
@@ -118,7 +109,7 @@ int run_syncstep(const SyncStepOptions& opt, MpiCommunicator& comm) {
       DP_CHECK_OK(guarded.all_reduce(buf.data(), count, ReduceOp::sum));
       if (i >= opt.warmup) steps.push_back((now_seconds() - t0) * 1e3);
     }
-    double step_ms = median(steps);
+    double step_ms = median_of(steps);
     // The slowest rank's median: the step of the job.
     MPI_Allreduce(MPI_IN_PLACE, &step_ms, 1, MPI_DOUBLE, MPI_MAX, comm.mpi_comm());
     const double actual_work = units * unit_ms;

@@ -72,20 +72,30 @@ Status NcclCommunicator::fail(const std::string& what, const std::string& why) {
   return Status::error(concat(identity_prefix(), " GPU ", dev_, ": NCCL ", what, ": ", why));
 }
 
+// One poll of a pending operation: an error once the communicator reports one or the
+// deadline (from start) has passed, else a pause before the next poll. *in_progress says
+// whether the communicator itself still has an operation in flight.
+Status NcclCommunicator::poll(const std::string& what, double start, bool* in_progress) {
+  ncclResult_t state = ncclSuccess;
+  const ncclResult_t rc = ncclCommGetAsyncError(as_nccl(comm_), &state);
+  if (rc != ncclSuccess) return fail(what, ncclGetErrorString(rc));
+  if (state != ncclSuccess && state != ncclInProgress)
+    return fail(what, concat(ncclGetErrorString(state), " (", ncclGetLastError(as_nccl(comm_)), ")"));
+  *in_progress = state == ncclInProgress;
+  const double waited = now_seconds() - start;
+  if (timeout_s_ > 0 && waited > timeout_s_)
+    return fail(what, concat("not done within ", timeout_s_,
+                             " s (--comm-timeout): another rank has probably died or hung"));
+  return Status();
+}
+
 Status NcclCommunicator::settle(const std::string& what) {
   const double start = now_seconds();
   for (;;) {
-    ncclResult_t state = ncclSuccess;
-    const ncclResult_t rc = ncclCommGetAsyncError(as_nccl(comm_), &state);
-    if (rc != ncclSuccess) return fail(what, ncclGetErrorString(rc));
-    if (state == ncclSuccess) return Status();
-    if (state != ncclInProgress)
-      return fail(what, concat(ncclGetErrorString(state), " (", ncclGetLastError(as_nccl(comm_)), ")"));
-    const double waited = now_seconds() - start;
-    if (timeout_s_ > 0 && waited > timeout_s_)
-      return fail(what, concat("not done within ", timeout_s_,
-                               " s (--comm-timeout): another rank has probably died or hung"));
-    poll_pause(waited);
+    bool in_progress = false;
+    if (Status s = poll(what, start, &in_progress); !s.ok()) return s;
+    if (!in_progress) return Status();
+    poll_pause(now_seconds() - start);
   }
 }
 
@@ -159,16 +169,9 @@ Status NcclCommunicator::wait_event(void* event, const std::string& what) {
     const cudaError_t q = cudaEventQuery(static_cast<cudaEvent_t>(event));
     if (q == cudaSuccess) return Status();
     if (q != cudaErrorNotReady) return fail(what, concat("CUDA: ", cudaGetErrorString(q)));
-    ncclResult_t state = ncclSuccess;
-    const ncclResult_t rc = ncclCommGetAsyncError(as_nccl(comm_), &state);
-    if (rc != ncclSuccess) return fail(what, ncclGetErrorString(rc));
-    if (state != ncclSuccess && state != ncclInProgress)
-      return fail(what, concat(ncclGetErrorString(state), " (", ncclGetLastError(as_nccl(comm_)), ")"));
-    const double waited = now_seconds() - start;
-    if (timeout_s_ > 0 && waited > timeout_s_)
-      return fail(what, concat("not done within ", timeout_s_,
-                               " s (--comm-timeout): another rank has probably died or hung"));
-    poll_pause(waited);
+    bool in_progress = false;
+    if (Status s = poll(what, start, &in_progress); !s.ok()) return s;
+    poll_pause(now_seconds() - start);
   }
 }
 

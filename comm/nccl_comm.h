@@ -59,6 +59,7 @@ class NcclCommunicator final : public Communicator {
  private:
   NcclCommunicator() = default;
   Status settle(const std::string& what);  // waits out ncclInProgress on the communicator
+  Status poll(const std::string& what, double start, bool* in_progress);  // async error + deadline
   Status fail(const std::string& what, const std::string& why);
   Status run_sync(const std::string& what);  // waits for own_stream_
 

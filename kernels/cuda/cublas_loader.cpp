@@ -11,17 +11,15 @@ namespace dp::kernels::cuda_detail {
 namespace {
 
 template <typename F>
-void resolve(void* lib, const char* name, const std::string& from, F* out) {
-  void* sym = dlsym(lib, name);
-  DP_CHECK(sym != nullptr, "cuBLAS: symbol ", name, " not found in ", from);
-  *out = reinterpret_cast<F>(sym);
-}
-
-template <typename F>
 bool try_resolve(void* lib, const char* name, F* out) {
   void* sym = dlsym(lib, name);
   *out = reinterpret_cast<F>(sym);
   return sym != nullptr;
+}
+
+template <typename F>
+void resolve(void* lib, const char* name, const std::string& from, F* out) {
+  DP_CHECK(try_resolve(lib, name, out), "cuBLAS: symbol ", name, " not found in ", from);
 }
 
 CublasApi load() {

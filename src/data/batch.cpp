@@ -1,7 +1,6 @@
 #include "src/data/batch.h"
 
-#include <cstring>
-
+#include "kernels/gather.h"
 #include "src/util/check.h"
 
 namespace dp {
@@ -15,18 +14,14 @@ void reserve_batch(const Dataset& ds, std::int64_t capacity, Batch* b) {
 
 void gather_batch(const Dataset& ds, const std::int64_t* indices, std::int64_t rows, Batch* b) {
   const auto d = static_cast<std::size_t>(ds.features);
-  const auto k = static_cast<std::size_t>(ds.target_dim);
   DP_CHECK(static_cast<std::size_t>(rows) * d <= b->x.size(), "gather_batch: ", rows,
            " rows exceed the reserved capacity");
-  for (std::int64_t i = 0; i < rows; ++i) {
-    const auto src = static_cast<std::size_t>(indices[i]);
-    const auto dst = static_cast<std::size_t>(i);
-    std::memcpy(b->x.data() + dst * d, ds.x.data() + src * d, d * sizeof(float));
-    if (ds.is_classification())
-      b->labels[dst] = ds.labels[src];
-    else
-      std::memcpy(b->y.data() + dst * k, ds.y.data() + src * k, k * sizeof(float));
-  }
+  // The CPU twin of the gather kernel (the indices come from the sampler: in range).
+  kernels::cpu::gather_rows(ds.x.data(), ds.features, indices, rows, b->x.data());
+  if (ds.is_classification())
+    kernels::cpu::gather_rows(ds.labels.data(), 1, indices, rows, b->labels.data());
+  else
+    kernels::cpu::gather_rows(ds.y.data(), ds.target_dim, indices, rows, b->y.data());
   b->rows = rows;
 }
 

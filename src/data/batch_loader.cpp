@@ -134,14 +134,14 @@ BatchRef BatchLoader::load(const std::int64_t* h_indices, std::int64_t rows) {
                            d_y_.data());
   } else {
     device::event_wait_host(copied_);  // the previous copy has read the pinned rows
-    kernels::Context host_ctx;         // the CPU gather, into pinned memory
-    kernels::gather_rows(host_ctx, ds.x.data(), ds.count, ds.features, h_indices, rows, h_x_);
+    // The CPU gather into pinned memory (the indices were checked above).
+    kernels::cpu::gather_rows(ds.x.data(), ds.features, h_indices, rows, h_x_);
     d_x_.upload(h_x_, rows * ds.features, ctx_);
     if (classify) {
-      kernels::gather_rows(host_ctx, ds.labels.data(), ds.count, 1, h_indices, rows, h_labels_);
+      kernels::cpu::gather_rows(ds.labels.data(), 1, h_indices, rows, h_labels_);
       d_labels_.upload(h_labels_, rows, ctx_);
     } else {
-      kernels::gather_rows(host_ctx, ds.y.data(), ds.count, ds.target_dim, h_indices, rows, h_y_);
+      kernels::cpu::gather_rows(ds.y.data(), ds.target_dim, h_indices, rows, h_y_);
       d_y_.upload(h_y_, rows * ds.target_dim, ctx_);
     }
     device::event_record(copied_, ctx_.stream);
