@@ -2,11 +2,18 @@
 // element, counts the wrong ones, and the count is reduced over ranks (a wrong element
 // on any rank fails the test on every rank).
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <numeric>
+#include <string>
+#include <thread>
 #include <vector>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
+#include "comm/bootstrap.h"
 #include "comm/mpi_comm.h"
 #include "src/train/agree.h"
 #include "src/train/replica_check.h"
@@ -168,3 +175,46 @@ TEST_CASE("replica check passes on identical parameters and names diverged ranks
     CHECK_THAT(e.what(), Catch::Contains("step 7") && Catch::Contains("rank(s) " + std::to_string(w - 1)));
   }
 }
+
+// glibc's own allocator only (AddressSanitizer brings its own, which has no such options).
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+namespace {
+// Memory-mapped blocks glibc holds while a block of nbytes is allocated (and touched).
+std::size_t mapped_blocks_while_holding(std::size_t nbytes) {
+  char* volatile block = static_cast<char*>(std::malloc(nbytes));
+  REQUIRE(block != nullptr);
+  std::memset(block, 1, nbytes);
+  const std::size_t mapped = mallinfo2().hblks;
+  std::free(block);
+  return mapped;
+}
+}  // namespace
+
+TEST_CASE("large blocks (MPI's scratch) come from the heap, in the main and another thread", "[comm][malloc]") {
+  // mpi_init applied it already (the tests run without MALLOC_* settings).
+  REQUIRE(std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr);
+  REQUIRE(dp::keep_large_blocks_in_heap());
+  constexpr std::size_t kBlockBytes = std::size_t{100} << 20;  // above glibc's 32 MiB / 64 MiB limits
+  const std::size_t mapped_before = mallinfo2().hblks;
+  CHECK(mapped_blocks_while_holding(kBlockBytes) == mapped_before);
+  std::size_t mapped_in_thread = 0;
+  std::thread other([&] { mapped_in_thread = mapped_blocks_while_holding(kBlockBytes); });
+  other.join();
+  CHECK(mapped_in_thread == mapped_before);
+}
+
+TEST_CASE("the user's glibc malloc settings are left alone", "[comm][malloc]") {
+  const char* saved = std::getenv("GLIBC_TUNABLES");
+  const std::string saved_value = saved ? saved : "";
+  REQUIRE(setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=0", 1) == 0);
+  CHECK_FALSE(dp::keep_large_blocks_in_heap());
+  if (saved)
+    setenv("GLIBC_TUNABLES", saved_value.c_str(), 1);
+  else
+    unsetenv("GLIBC_TUNABLES");
+  REQUIRE(setenv("MALLOC_ARENA_MAX", "4", 1) == 0);
+  CHECK_FALSE(dp::keep_large_blocks_in_heap());
+  unsetenv("MALLOC_ARENA_MAX");
+  CHECK(dp::keep_large_blocks_in_heap());
+}
+#endif
