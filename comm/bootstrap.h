@@ -12,8 +12,8 @@ namespace dp {
 // message's size inside large collectives (Open MPI's all-reduce: count * extent bytes per
 // call). glibc serves every block above its mmap threshold (at most 32 MiB by default)
 // with a fresh mmap and unmaps it on free, so each such call page-faults its whole scratch
-// in again. This keeps blocks up to 1 GiB in the heap, keeps up to 1 GiB of free memory
-// at the heap's top for the next call, and puts every thread on the main arena (another
+// in again. This keeps blocks below 2 GiB in the heap, keeps up to 2 GiB of free memory at
+// the heap's top for the next call, and puts every thread on the main arena (another
 // thread's arena cannot hold a block above 64 MiB: the gradient-communication thread's
 // buckets would be mapped afresh each time). False, and nothing changed, when the user set
 // glibc's malloc options (MALLOC_*_ variables, glibc.malloc in GLIBC_TUNABLES) or the C
