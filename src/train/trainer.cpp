@@ -481,6 +481,7 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
   const bool on_device = device_.backend != Backend::cpu;
   float* d_loss_slot = on_device ? grads_.data() + nparams_ : nullptr;
   if (on_device) device::fill_bytes(d_loss_slot, 0, sizeof(float), ctx_.stream);
+  faults_.before_forward(this_step);
   for (std::int64_t m = micro_begin; m < micro_end; ++m) {
     const bool last = m + 1 == micro_end;
     const double t0 = now_seconds();

@@ -184,12 +184,13 @@ TEST_CASE("checkpoint: a directory that cannot be created or written is a UserEr
 }
 
 TEST_CASE("fault specs parse, and malformed ones are refused naming --inject-fault", "[faults]") {
-  const auto faults = dp::parse_faults("hang@5:1,crash@7:0,nan@1:3,ckpt-crash@10:0", 4);
-  REQUIRE(faults.size() == 4);
+  const auto faults = dp::parse_faults("hang@5:1,crash@7:0,nan@1:3,ckpt-crash@10:0,slow@2:3", 4);
+  REQUIRE(faults.size() == 5);
   CHECK(faults[0].kind == dp::Fault::Kind::hang);
   CHECK(faults[0].step == 5);
   CHECK(faults[0].rank == 1);
   CHECK(faults[3].kind == dp::Fault::Kind::ckpt_crash);
+  CHECK(faults[4].kind == dp::Fault::Kind::slow);
   CHECK(dp::parse_faults("", 2).empty());
   for (const char* bad :
        {"hang", "hang@5", "hang@x:1", "hang@0:1", "hang@5:4", "boom@5:0", "hang@5:-1", "nan@3:1x"})
@@ -198,4 +199,5 @@ TEST_CASE("fault specs parse, and malformed ones are refused naming --inject-fau
   CHECK(injector.active(dp::Fault::Kind::nan, 1));
   CHECK_FALSE(injector.active(dp::Fault::Kind::nan, 2));
   CHECK_FALSE(injector.active(dp::Fault::Kind::hang, 5));  // that one is rank 1's
+  CHECK(injector.active(dp::Fault::Kind::slow, 2));
 }
