@@ -122,10 +122,17 @@ Status NcclCommunicator::create(Communicator& host, int dev, double timeout_s,
   ncclComm_t comm = nullptr;
   const ncclResult_t rc = ncclCommInitRankConfig(&comm, host.world_size(), id, host.rank(), &config);
   c->comm_ = comm;
-  if (rc != ncclSuccess && rc != ncclInProgress)
-    return c->fail("ncclCommInitRankConfig",
-                   concat(ncclGetErrorString(rc), " (", ncclGetLastError(nullptr), ")"));
-  if (Status s = c->settle("communicator initialisation"); !s.ok()) return s;
+  Status s = rc == ncclSuccess || rc == ncclInProgress
+                 ? c->settle("communicator initialisation")
+                 : c->fail("ncclCommInitRankConfig",
+                           concat(ncclGetErrorString(rc), " (", ncclGetLastError(nullptr), ")"));
+  if (!s.ok()) {
+    // Not aborted: ncclCommAbort joins NCCL's initialisation thread, which may be stuck on
+    // a dead peer. The half-made communicator is left to the process's end, which the
+    // caller brings next (abort_job).
+    c->comm_ = nullptr;
+    return s;
+  }
   c->own_stream_ = device::stream_create();
   c->own_event_ = device::event_create();
   c->d_barrier_ = device::alloc(sizeof(float));
@@ -143,7 +150,10 @@ NcclCommunicator::~NcclCommunicator() {
     } else {
       // Finalize flushes outstanding work; on a non-blocking communicator it may be pending.
       const ncclResult_t rc = ncclCommFinalize(as_nccl(comm_));
-      if (rc == ncclSuccess || rc == ncclInProgress) (void)settle("finalize");
+      if (rc == ncclSuccess || rc == ncclInProgress)
+        (void)settle("finalize");
+      else
+        broken_ = true;  // a communicator that reported an error is aborted, not destroyed
       if (broken_)
         abort();
       else

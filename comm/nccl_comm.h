@@ -6,7 +6,9 @@
 // stream) polls ncclCommGetAsyncError and a deadline of timeout_s. Past the deadline
 // the call returns an error naming the rank, host, GPU and collective and the
 // communicator is unusable; the caller ends the job (abort_job, which does not wait on
-// NCCL), or the destructor aborts it (ncclCommAbort).
+// NCCL), or the destructor aborts it (ncclCommAbort). A communicator whose creation
+// failed is not aborted at all (abort may wait on a stuck initialisation): the caller is
+// expected to end the process.
 //
 // Two ways to use it:
 //   - the Communicator interface: each call enqueues on the communicator's own stream and
