@@ -16,7 +16,7 @@ the communication still exposed after all ranks had arrived (means over ranks an
 steps); "hidden after all arrived" = 1 - that / the same quantity at --bucket-mb 0 (the
 whole all-reduce), for the rows of a rank count that has a --bucket-mb 0 row.
 
-  python3 bench/overlap.py --ranks 2,4 --buckets 0,1,5,25 --steps 12 --warmup 2
+  python3 bench/overlap.py --ranks 2,4 --buckets 0,1,5,25 --steps 12 --warmup 2 --repeats 3
 """
 from __future__ import annotations
 
@@ -43,13 +43,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hidden", default=None, help="dptrain --hidden (default: the model's)")
     p.add_argument("--dptrain", default="build/dptrain", help="dptrain binary (relative to the repo root)")
     p.add_argument("--bind", default="default", help="mpirun --bind-to policy, or 'default'")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="run the whole sweep this many times (one after the other) and pool the results")
     p.add_argument("--trace", metavar="DIR", default=None,
-                   help="keep each run's --trace timeline in DIR (trace-RANKSxBUCKET.json)")
+                   help="keep each run's --trace timeline in DIR (trace-RANKSxBUCKET[-REPEAT].json)")
     args = p.parse_args(argv)
     args.rank_list = [int(x) for x in args.ranks.split(",") if x]
     args.bucket_list = [float(x) for x in args.buckets.split(",") if x]
     if args.warmup >= args.steps:
         p.error("--warmup must be smaller than --steps")
+    if args.repeats < 1:
+        p.error("--repeats must be >= 1")
     return args
 
 
@@ -73,13 +77,34 @@ def summarize(run: dict, warmup: int) -> dict:
 
 
 def add_hidden_after_all_arrived(results: list[dict]) -> None:
-    """hidden_after_all_arrived = 1 - exposed after all arrived / that of the same rank
-    count's --bucket-mb 0 row (None without such a row)."""
-    baseline = {r["ranks"]: r["exposed_after_all_arrived_ms"] for r in results if r["bucket_mb"] == 0}
+    """hidden_after_all_arrived = 1 - exposed after all arrived / that of the same repeat's
+    and rank count's --bucket-mb 0 run (None without such a run)."""
+    baseline = {(r["repeat"], r["ranks"]): r["exposed_after_all_arrived_ms"] for r in results if r["bucket_mb"] == 0}
     for r in results:
-        base = baseline.get(r["ranks"])
+        base = baseline.get((r["repeat"], r["ranks"]))
         r["hidden_after_all_arrived"] = (bl.rounded(1.0 - r["exposed_after_all_arrived_ms"] / base, 3)
                                          if base else None)
+
+
+def pool(results: list[dict]) -> list[dict]:
+    """One row per (ranks, bucket) over the repeats: each repeat's values side by side, and
+    the hidden fraction after all arrived from the MEANS over repeats (this machine's runs
+    differ by up to 2x, so one run alone says little)."""
+    keys = sorted({(r["ranks"], r["bucket_mb"]) for r in results})
+    mean_after = {k: bl.mean([r["exposed_after_all_arrived_ms"] for r in results
+                              if (r["ranks"], r["bucket_mb"]) == k]) for k in keys}
+    rows = []
+    for ranks, bucket in keys:
+        runs = [r for r in results if (r["ranks"], r["bucket_mb"]) == (ranks, bucket)]
+        base = mean_after.get((ranks, 0.0))
+        row = {"ranks": ranks, "bucket_mb": bucket, "repeats": len(runs)}
+        for key in ("step_ms", "hidden_fraction", "wait_for_slowest_ms", "exposed_after_all_arrived_ms"):
+            row[key] = [r[key] for r in runs]
+        row["mean_exposed_after_all_arrived_ms"] = bl.rounded(mean_after[(ranks, bucket)])
+        row["pooled_hidden_after_all_arrived"] = (bl.rounded(1.0 - mean_after[(ranks, bucket)] / base, 3)
+                                                  if base else None)
+        rows.append(row)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,43 +112,53 @@ def main(argv: list[str] | None = None) -> int:
     dptrain = bl.resolve_dptrain(args.dptrain)
     results = []
     with tempfile.TemporaryDirectory(prefix="dptrain-overlap-") as tmp:
-        for ranks in args.rank_list:
-            for bucket in args.bucket_list:
-                run_dir = Path(tmp) / f"r{ranks}-b{bucket}"
-                dargs = ["--model", args.model, "--data", "fashion-mnist", "--test-data", "none",
-                         "--steps", str(args.steps), "--batch-size", str(args.batch_size),
-                         "--bucket-mb", str(bucket), "--progress", "none", "--check-every", "0"]
-                if args.hidden:
-                    dargs += ["--hidden", args.hidden]
-                trace_dir = Path(args.trace).resolve() if args.trace else Path(tmp)
-                trace_dir.mkdir(parents=True, exist_ok=True)
-                trace_file = trace_dir / f"trace-{ranks}x{bucket:g}.json"
-                dargs += ["--trace", str(trace_file), "--trace-steps", str(args.steps)]
-                run = bl.run_dptrain(dptrain, ranks, dargs, run_dir, bind=args.bind)
-                split = trace_stats.split_waits(trace_stats.load_events(str(trace_file)), args.warmup)
-                res = {"ranks": ranks, "bucket_mb": bucket, "threads_per_rank": run["config"].get("threads_per_rank"),
-                       **summarize(run, args.warmup),
-                       "wait_for_slowest_ms": bl.rounded(split["wait_for_slowest_ms"]),
-                       "exposed_after_all_arrived_ms": bl.rounded(split["exposed_after_all_arrived_ms"])}
-                results.append(res)
-                bl.log(f"[overlap] {ranks} ranks, bucket {bucket:g} MB: step {res['step_ms']} ms, all-reduce "
-                       f"{res['comm_ms']} ms, exposed {res['exposed_comm_ms']} ms, hidden {res['hidden_fraction']:.0%}; "
-                       f"all ranks: {res['wait_for_slowest_ms']} ms waiting for the slowest, "
-                       f"{res['exposed_after_all_arrived_ms']} ms exposed after all arrived")
+        # Whole sweeps one after the other, so slow phases of the machine hit every row.
+        for repeat in range(args.repeats):
+            for ranks in args.rank_list:
+                for bucket in args.bucket_list:
+                    results.append(run_one(args, dptrain, Path(tmp), repeat, ranks, bucket))
     add_hidden_after_all_arrived(results)
+    pooled = pool(results)
     report = {"benchmark": "overlap", "machine": bl.machine_info(), "dptrain": bl.git_info(),
               "config": {k: v for k, v in vars(args).items() if k not in ("rank_list", "bucket_list")},
-              "results": results}
+              "results": results, "pooled": pooled}
     print(json.dumps(report, indent=1))
-    bl.log("\n| ranks | bucket MB | step ms | compute ms | all-reduce ms | exposed ms | hidden | "
-           "waiting for slowest ms | exposed after all arrived ms | hidden after all arrived |")
-    bl.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in results:
-        after = r["hidden_after_all_arrived"]
-        bl.log(f"| {r['ranks']} | {r['bucket_mb']:g} | {r['step_ms']} | {r['compute_ms']} | {r['comm_ms']} | "
-               f"{r['exposed_comm_ms']} | {r['hidden_fraction']:.0%} | {r['wait_for_slowest_ms']} | "
-               f"{r['exposed_after_all_arrived_ms']} | {'-' if after is None else f'{after:.0%}'} |")
+    fmt = lambda xs, pct=False: " / ".join(f"{x:.0%}" if pct else f"{x:.4g}" for x in xs)  # noqa: E731
+    bl.log("\nPer repeat (A / B / ...); busy: rank 0's metrics; after all arrived: bench/trace_stats.py, "
+           "mean over ranks and steps.")
+    bl.log("\n| ranks | bucket MB | step ms | busy: hidden | waiting for the slowest ms | "
+           "exposed after all arrived ms | after all arrived: hidden, pooled |")
+    bl.log("|---:|---:|---|---|---|---|---:|")
+    for r in pooled:
+        after = r["pooled_hidden_after_all_arrived"]
+        bl.log(f"| {r['ranks']} | {r['bucket_mb']:g} | {fmt(r['step_ms'])} | {fmt(r['hidden_fraction'], True)} | "
+               f"{fmt(r['wait_for_slowest_ms'])} | {fmt(r['exposed_after_all_arrived_ms'])} | "
+               f"{'-' if after is None else f'{after:.0%}'} |")
     return 0
+
+
+def run_one(args: argparse.Namespace, dptrain: Path, tmp: Path, repeat: int, ranks: int, bucket: float) -> dict:
+    tag = f"{ranks}x{bucket:g}" + (f"-{repeat + 1}" if args.repeats > 1 else "")
+    dargs = ["--model", args.model, "--data", "fashion-mnist", "--test-data", "none",
+             "--steps", str(args.steps), "--batch-size", str(args.batch_size),
+             "--bucket-mb", str(bucket), "--progress", "none", "--check-every", "0"]
+    if args.hidden:
+        dargs += ["--hidden", args.hidden]
+    trace_dir = Path(args.trace).resolve() if args.trace else tmp
+    trace_dir.mkdir(parents=True, exist_ok=True)
+    trace_file = trace_dir / f"trace-{tag}.json"
+    dargs += ["--trace", str(trace_file), "--trace-steps", str(args.steps)]
+    run = bl.run_dptrain(dptrain, ranks, dargs, tmp / f"run-{tag}", bind=args.bind)
+    split = trace_stats.split_waits(trace_stats.load_events(str(trace_file)), args.warmup)
+    res = {"repeat": repeat, "ranks": ranks, "bucket_mb": bucket,
+           "threads_per_rank": run["config"].get("threads_per_rank"), **summarize(run, args.warmup),
+           "wait_for_slowest_ms": bl.rounded(split["wait_for_slowest_ms"]),
+           "exposed_after_all_arrived_ms": bl.rounded(split["exposed_after_all_arrived_ms"])}
+    bl.log(f"[overlap] {tag}: step {res['step_ms']} ms, all-reduce {res['comm_ms']} ms, exposed "
+           f"{res['exposed_comm_ms']} ms, hidden {res['hidden_fraction']:.0%}; all ranks: "
+           f"{res['wait_for_slowest_ms']} ms waiting for the slowest, {res['exposed_after_all_arrived_ms']} ms "
+           "exposed after all arrived")
+    return res
 
 
 if __name__ == "__main__":
