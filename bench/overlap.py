@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -41,6 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=128, help="global batch")
     p.add_argument("--model", default="mlp-large", help="dptrain --model")
     p.add_argument("--hidden", default=None, help="dptrain --hidden (default: the model's)")
+    p.add_argument("--extra", default="", help="more dptrain flags, one string (e.g. \"--device cuda --comm mpi\")")
     p.add_argument("--dptrain", default="build/dptrain", help="dptrain binary (relative to the repo root)")
     p.add_argument("--bind", default="default", help="mpirun --bind-to policy, or 'default'")
     p.add_argument("--repeats", type=int, default=1,
@@ -144,6 +146,7 @@ def run_one(args: argparse.Namespace, dptrain: Path, tmp: Path, repeat: int, ran
              "--bucket-mb", str(bucket), "--progress", "none", "--check-every", "0"]
     if args.hidden:
         dargs += ["--hidden", args.hidden]
+    dargs += shlex.split(args.extra)
     trace_dir = Path(args.trace).resolve() if args.trace else tmp
     trace_dir.mkdir(parents=True, exist_ok=True)
     trace_file = trace_dir / f"trace-{tag}.json"

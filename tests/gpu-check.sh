@@ -15,12 +15,15 @@
 #   train-1rank      MLP on Fashion-MNIST, 1 rank --device cuda --comm nccl: test accuracy >= 0.88
 #   train-2ranks     the same on 2 ranks under mpirun, --device cuda --comm mpi (host-staged)
 #   bench-step       bench/gpu_step.py: step time vs PyTorch at batch 128, 1024, 8192
-#   bench-allreduce  build/dpbench allreduce (2 ranks) when it exists
+#   bench-allreduce  build/dpbench allreduce (2 ranks, MPI), and on a GPU 1 rank with --nccl
 #   bench-kernels    build/dpbench kernels --device cuda (Adam vs copy bandwidth, GEMM TFLOP/s)
 #                    when dpbench has that subcommand
+#   bench-overlap    bench/overlap.py on the large MLP: CPU ranks 2 and 4 (with cores of their
+#                    own here), and on a GPU 2 ranks --comm mpi and 1 rank --comm nccl
 # Output (DIR = --out, else $DPTRAIN_GPU_CHECK_OUT when set and writable, else gpu-check-out/): summary.json,
 # summary.md (a block ready to paste into docs/gpu-validation.md, also printed at the end),
-# gpu-check.log (this console), gpu_step.json, allreduce.json, kernels.json, env.sh (the bundle's
+# gpu-check.log (this console), gpu_step.json, allreduce.json, allreduce-nccl.json, kernels.json,
+# overlap-{cpu,gpu-staged,gpu-nccl}.json, env.sh (the bundle's
 # environment, to `source` for manual runs), gpu-check-logs.tar.gz (every step's full log
 # and the training runs). Exit status: 0 all steps passed on a GPU; 1 a step failed or did
 # not run; 2 bad arguments; 3 no GPU (--allow-no-gpu) and nothing failed.
@@ -69,7 +72,7 @@ for docs/gpu-validation.md; writes summary.json / summary.md / logs to the outpu
   -h, --help           this text
 
 Steps: deps gpu-info build gpu-tests cpu-tests sanitizer train-1rank train-2ranks bench-step
-       bench-allreduce bench-kernels
+       bench-allreduce bench-kernels bench-overlap
 Examples:
   tests/gpu-check.sh                          # everything (not timed on a GPU yet)
   tests/gpu-check.sh --quick --out /tmp/gc    # shorter runs
@@ -79,7 +82,7 @@ EOF
 
 die() { echo "gpu-check.sh: error: $*" >&2; exit 2; }
 all_steps=(deps gpu-info build gpu-tests cpu-tests sanitizer train-1rank train-2ranks bench-step bench-allreduce
-           bench-kernels)
+           bench-kernels bench-overlap)
 orig_args=("$@")
 
 # ------------------------------------------------------------------ options
@@ -227,9 +230,9 @@ say() { echo "$*"; }                       # into the step's log
 fail() { STEP_NOTE=$*; echo "FAIL: $*"; return 1; }
 # run_logged TIMEOUT CMD...: prints the command, runs it with a time limit (exit 124 when
 # it is killed), into the step's log.
-run_logged() {
+run_logged() {  # the command line goes to stderr, so a command's stdout may be redirected to a file
   local limit=$1; shift
-  echo "+ $*"
+  echo "+ $*" >&2
   timeout -k 30 "$limit" "$@"
 }
 
@@ -728,6 +731,30 @@ step_bench_allreduce() {
   run_logged 1800 mpirun -n 2 "${MPIRUN_FLAGS[@]}" "$bin" "${args[@]}"
   rc=$?
   [[ -s "$out/allreduce.json" ]] || { fail "dpbench exited $rc and wrote no JSON"; return 1; }
+  local nccl_note="" nccl_rc=0
+  if (( have_gpu )) && grep -q -- '--nccl' <<<"$help"; then
+    # NCCL refuses two ranks on one GPU: on a one-GPU machine its path is measured at 1 rank
+    # (device buffers, the communicator's enqueue and polling; no bus traffic).
+    dptrain_mpi_flags 1
+    args=(allreduce --nccl --json "$out/allreduce-nccl.json")
+    if (( quick )); then args+=(--max-bytes 16M --budget 0.1); else args+=(--max-bytes 256M); fi
+    run_logged 1800 mpirun -n 1 "${MPIRUN_FLAGS[@]}" "$bin" "${args[@]}"
+    nccl_rc=$?
+    if [[ -s "$out/allreduce-nccl.json" ]]; then
+      nccl_note=$("$PY" - "$out/allreduce-nccl.json" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+rows = [x for x in r.get("results", []) if isinstance(x.get("nccl"), dict)]
+big = rows[-1] if rows else None
+print("; NCCL at 1 rank: " + (f"largest {big['bytes'] / 2**20:.0f} MiB {big['nccl']['time_us']:.0f} us, "
+                              f"algbw {big['nccl']['algbw_gbs']:.1f} GB/s; #wrong {r.get('total_wrong')}"
+                              if big else "no NCCL column"))
+PYEOF
+)
+    else
+      nccl_note="; NCCL at 1 rank: dpbench exited $nccl_rc and wrote no JSON"
+    fi
+  fi
   STEP_NOTE=$("$PY" - "$out/allreduce.json" <<'PYEOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -740,9 +767,11 @@ print(f"{r.get('ranks')} ranks, largest {big['bytes'] / 2**20:.0f} MiB: "
       + ", ".join(f"{k} {big[k]['time_us']:.0f} us, busbw {big[k]['busbw_gbs']:.2f} GB/s" for k in impls)
       + f"; #wrong {r.get('total_wrong')}")
 PYEOF
-)
+)$nccl_note
   STEP_DATA=$(cat "$out/allreduce.json")
   (( rc == 0 )) || { fail "dpbench exited $rc: $STEP_NOTE"; return 1; }
+  (( nccl_rc == 0 )) && [[ $nccl_note != *"no JSON"* && $nccl_note != *"no NCCL column"* ]] ||
+    { fail "dpbench allreduce --nccl: $STEP_NOTE"; return 1; }
 }
 
 step_bench_kernels() {
@@ -774,6 +803,45 @@ PYEOF
   STEP_DATA=$(cat "$out/kernels.json")
   (( rc == 0 )) || { fail "dpbench kernels exited $rc: $STEP_NOTE"; return 1; }
   if (( ! have_gpu )); then STEP_STATUS="PASS-CPU" STEP_NOTE="CPU stand-in: $STEP_NOTE"; fi
+}
+
+# bench/overlap.py: the exposed all-reduce with and without buckets on the large MLP. The CPU
+# rows are the overlap issue's measurement at 4 ranks, which the 2-core development VM can
+# only take oversubscribed; the GPU rows are the MPI-staged path at 2 ranks and NCCL at 1.
+step_bench_overlap() {
+  export_data_dir
+  local common=(--buckets 0,25 --dptrain "$build_dir/dptrain") runs=() name ranks extra rc notes=()
+  if (( quick )); then common+=(--steps 6 --warmup 2 --repeats 1); else common+=(--steps 12 --warmup 2 --repeats 2); fi
+  runs+=("cpu|2,4|--device cpu")
+  if (( have_gpu )); then runs+=("gpu-staged|2|--device cuda --comm mpi" "gpu-nccl|1|--device cuda --comm nccl"); fi
+  for r in "${runs[@]}"; do
+    IFS='|' read -r name ranks extra <<<"$r"
+    run_logged 1800 "$PY" "$root/bench/overlap.py" --ranks "$ranks" --extra="$extra" "${common[@]}" \
+      >"$out/overlap-$name.json"
+    rc=$?
+    [[ -s "$out/overlap-$name.json" ]] && (( rc == 0 )) || { fail "bench/overlap.py ($name) exited $rc"; return 1; }
+    notes+=("$name: $("$PY" - "$out/overlap-$name.json" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+parts = []
+for p in r["pooled"]:
+    if p["bucket_mb"] == 0:
+        continue
+    h = p["pooled_hidden_after_all_arrived"]
+    parts.append(f"{p['ranks']} rank(s) {p['bucket_mb']:g} MB: hidden after all arrived "
+                 + ("-" if h is None else f"{h:.0%}") + ", busy " + "/".join(f"{x:.0%}" for x in p["hidden_fraction"]))
+print("; ".join(parts))
+PYEOF
+)")
+  done
+  STEP_NOTE=$(IFS='|'; echo "${notes[*]}" | sed 's/|/ -- /g')
+  STEP_DATA=$("$PY" - "$out" <<'PYEOF'
+import json, pathlib, sys
+out = pathlib.Path(sys.argv[1])
+print(json.dumps({f.stem[len("overlap-"):]: json.loads(f.read_text())["pooled"] for f in sorted(out.glob("overlap-*.json"))}))
+PYEOF
+)
+  if (( ! have_gpu )); then STEP_STATUS="PASS-CPU" STEP_NOTE="CPU rows only (no GPU): $STEP_NOTE"; fi
 }
 
 # ------------------------------------------------------------------ run
@@ -809,6 +877,7 @@ if (( have_gpu || allow_no_gpu )); then
   run_step bench-step "bench/gpu_step.py: step time vs PyTorch" build -- step_bench_step
   run_step bench-allreduce "build/dpbench allreduce, 2 ranks" build -- step_bench_allreduce
   run_step bench-kernels "build/dpbench kernels: Adam vs copy, GEMM TFLOP/s" build -- step_bench_kernels
+  run_step bench-overlap "bench/overlap.py: exposed all-reduce, CPU and GPU ranks" build -- step_bench_overlap
 else
   for s in "${all_steps[@]:2}"; do
     ST_STATUS[$s]="NOT RUN" ST_NOTE[$s]="no GPU" ST_TIME[$s]=0 ST_TITLE[$s]=$s
