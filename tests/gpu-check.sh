@@ -526,37 +526,38 @@ export_data_dir() {
   local d
   if d=$(resolve_data_dir); then export DPTRAIN_DATA_DIR=$d; fi
 }
+# run_ctest NAME LIMIT CTEST_ARGS...: runs ctest with a JUnit report and sets ct_total,
+# ct_passed, ct_failed, ct_skipped, ct_rc, STEP_DATA and a "N passed, ..." STEP_NOTE.
+run_ctest() {
+  local name=$1 limit=$2; shift 2
+  local junit="$work/$name.xml"
+  run_logged "$limit" ctest --test-dir "$build_dir" --output-on-failure --output-junit "$junit" "$@"
+  ct_rc=$?
+  read -r ct_total ct_passed ct_failed ct_skipped < <(ctest_counts "$junit" "$work/$name.log")
+  : "${ct_total:=0}" "${ct_passed:=0}" "${ct_failed:=0}" "${ct_skipped:=0}"
+  STEP_DATA="{\"total\": $ct_total, \"passed\": $ct_passed, \"failed\": $ct_failed, \"skipped\": $ct_skipped, \"ctest_exit\": $ct_rc}"
+  STEP_NOTE="$ct_passed passed, $ct_failed failed, $ct_skipped skipped of $ct_total"
+}
 step_gpu_tests() {
   export_data_dir
-  local junit="$work/gpu-tests.xml" rc total passed failed skipped
-  run_logged 3600 ctest --test-dir "$build_dir" -L gpu --output-on-failure --output-junit "$junit"
-  rc=$?
-  read -r total passed failed skipped < <(ctest_counts "$junit" "$work/gpu-tests.log")
-  : "${total:=0}" "${passed:=0}" "${failed:=0}" "${skipped:=0}"
-  STEP_DATA="{\"total\": $total, \"passed\": $passed, \"failed\": $failed, \"skipped\": $skipped, \"ctest_exit\": $rc}"
-  STEP_NOTE="$passed passed, $failed failed, $skipped skipped of $total"
-  (( total > 0 )) || { fail "ctest -L gpu found no tests (is tests/gpu built? DPTRAIN_BUILD_TESTS=ON?)"; return 1; }
+  run_ctest gpu-tests 3600 -L gpu
+  (( ct_total > 0 )) || { fail "ctest -L gpu found no tests (is tests/gpu built? DPTRAIN_BUILD_TESTS=ON?)"; return 1; }
   if (( ! have_gpu )); then
     # Without a GPU every GPU test must skip (exit 77), none may fail.
-    (( failed == 0 )) || { fail "$STEP_NOTE: GPU tests FAIL even without a device"; return 1; }
+    (( ct_failed == 0 )) || { fail "$STEP_NOTE: GPU tests FAIL even without a device"; return 1; }
     STEP_STATUS=SKIP STEP_NOTE="no GPU: $STEP_NOTE (expected: every GPU test skips without a device)"
     return 0
   fi
-  (( failed == 0 )) || { fail "$STEP_NOTE"; return 1; }
-  (( skipped == 0 )) || { fail "$STEP_NOTE: a GPU test skipped ON A GPU MACHINE (no device visible to it? CUDA backend off?)"; return 1; }
-  (( rc == 0 )) || { fail "$STEP_NOTE, but ctest exited $rc"; return 1; }
+  (( ct_failed == 0 )) || { fail "$STEP_NOTE"; return 1; }
+  (( ct_skipped == 0 )) || { fail "$STEP_NOTE: a GPU test skipped ON A GPU MACHINE (no device visible to it? CUDA backend off?)"; return 1; }
+  (( ct_rc == 0 )) || { fail "$STEP_NOTE, but ctest exited $ct_rc"; return 1; }
 }
 step_cpu_tests() {
   export_data_dir
-  local junit="$work/cpu-tests.xml" rc total passed failed skipped
-  run_logged 5400 ctest --test-dir "$build_dir" -LE gpu --output-on-failure -j "$jobs" --output-junit "$junit"
-  rc=$?
-  read -r total passed failed skipped < <(ctest_counts "$junit" "$work/cpu-tests.log")
-  : "${total:=0}" "${passed:=0}" "${failed:=0}" "${skipped:=0}"
-  STEP_DATA="{\"total\": $total, \"passed\": $passed, \"failed\": $failed, \"skipped\": $skipped, \"ctest_exit\": $rc}"
-  STEP_NOTE="$passed passed, $failed failed, $skipped skipped of $total (-j $jobs)"
-  (( total > 0 )) || { fail "ctest -LE gpu found no tests"; return 1; }
-  (( failed == 0 && rc == 0 )) || { fail "$STEP_NOTE"; return 1; }
+  run_ctest cpu-tests 5400 -LE gpu -j "$jobs"
+  STEP_NOTE="$STEP_NOTE (-j $jobs)"
+  (( ct_total > 0 )) || { fail "ctest -LE gpu found no tests"; return 1; }
+  (( ct_failed == 0 && ct_rc == 0 )) || { fail "$STEP_NOTE"; return 1; }
 }
 
 # ------------------------------------------------------------------ compute-sanitizer
