@@ -147,9 +147,9 @@ if [[ -z "$work" ]]; then
 fi
 mkdir -p "$work" || die "cannot create the work directory $work"
 work=$(cd "$work" && pwd)
-rm -rf "${work:?}/runs" "$work"/*.log "$work"/*.xml
-rm -f "$out/summary.json" "$out/summary.md" "$out/gpu_step.json" "$out/allreduce.json" "$out/kernels.json" \
-      "$out/gpu-check-logs.tar.gz"
+# This run's summary is new; each step clears only its own outputs when it starts (see
+# step_outputs), so the commands of a split run (--only) keep each other's results.
+rm -f "$out/summary.json" "$out/summary.md" "$out/gpu-check-logs.tar.gz"
 mkdir -p "$work/runs"
 
 # Everything printed from here on also goes to OUT/gpu-check.log.
@@ -182,6 +182,23 @@ PY=$(command -v python3 || echo /usr/bin/python3)
 declare -A ST_STATUS=() ST_TIME=() ST_NOTE=() ST_TITLE=() ST_DATA=()
 STEP_NOTE="" STEP_STATUS="" STEP_DATA=""
 step_index=0
+# The files a step writes, one per line, removed when it starts so that nothing stale is
+# read as its result.
+step_outputs() {
+  local f=()
+  case "$1" in
+    build) f=("$work/cmake-command.txt" "$work/configure.txt") ;;
+    gpu-tests|cpu-tests) f=("$work/$1.xml") ;;
+    sanitizer) f=("$work"/sanitizer-*.txt) ;;
+    train-1rank|train-2ranks) f=("$work/runs/$1") ;;
+    bench-step) f=("$out/gpu_step.json" "$work/gpu_step.stdout" "$work/runs/gpu_step") ;;
+    bench-allreduce) f=("$out/allreduce.json" "$out/allreduce-nccl.json") ;;
+    bench-kernels) f=("$out/kernels.json") ;;
+    bench-overlap) f=("$out"/overlap-*.json) ;;
+  esac
+  (( ${#f[@]} )) && printf '%s\n' "${f[@]}"
+  return 0
+}
 run_step() {  # run_step NAME "TITLE" [NEEDED STEP...] -- FUNCTION
   local name=$1 title=$2 need fn t0 rc=0 reason=""
   shift 2
@@ -206,6 +223,9 @@ run_step() {  # run_step NAME "TITLE" [NEEDED STEP...] -- FUNCTION
     else
       printf '[%d/%d] %-16s %s (log: %s)\n' "$step_index" "${#all_steps[@]}" "$name" "$title" "$work/$name.log"
       STEP_NOTE="" STEP_STATUS="" STEP_DATA=""
+      local stale=()
+      mapfile -t stale < <(step_outputs "$name")
+      (( ${#stale[@]} )) && rm -rf -- "${stale[@]}"
       t0=$(ts)
       "$fn" >"$work/$name.log" 2>&1 </dev/null || rc=$?
       ST_TIME[$name]=$(elapsed "$t0")
@@ -742,7 +762,7 @@ step_bench_allreduce() {
     run_logged 1800 mpirun -n 1 "${MPIRUN_FLAGS[@]}" "$bin" "${args[@]}"
     nccl_rc=$?
     if [[ -s "$out/allreduce-nccl.json" ]]; then
-      nccl_note=$("$PY" - "$out/allreduce-nccl.json" <<'PYEOF'
+      nccl_note=$("$PY" - "$out/allreduce-nccl.json" 2>&1 <<'PYEOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
 rows = [x for x in r.get("results", []) if isinstance(x.get("nccl"), dict)]
@@ -751,7 +771,7 @@ print("; NCCL at 1 rank: " + (f"largest {big['bytes'] / 2**20:.0f} MiB {big['ncc
                               f"algbw {big['nccl']['algbw_gbs']:.1f} GB/s; #wrong {r.get('total_wrong')}"
                               if big else "no NCCL column"))
 PYEOF
-)
+) || nccl_note="; NCCL at 1 rank: cannot read allreduce-nccl.json: ${nccl_note//$'\n'/ }"
     else
       nccl_note="; NCCL at 1 rank: dpbench exited $nccl_rc and wrote no JSON"
     fi
@@ -771,7 +791,8 @@ PYEOF
 )$nccl_note
   STEP_DATA=$(cat "$out/allreduce.json")
   (( rc == 0 )) || { fail "dpbench exited $rc: $STEP_NOTE"; return 1; }
-  (( nccl_rc == 0 )) && [[ $nccl_note != *"no JSON"* && $nccl_note != *"no NCCL column"* ]] ||
+  (( nccl_rc == 0 )) && [[ $nccl_note != *"no JSON"* && $nccl_note != *"no NCCL column"* &&
+                          $nccl_note != *"cannot read"* ]] ||
     { fail "dpbench allreduce --nccl: $STEP_NOTE"; return 1; }
 }
 
@@ -836,10 +857,12 @@ PYEOF
 )")
   done
   STEP_NOTE=$(IFS='|'; echo "${notes[*]}" | sed 's/|/ -- /g')
-  STEP_DATA=$("$PY" - "$out" <<'PYEOF'
+  local names=()
+  for r in "${runs[@]}"; do names+=("${r%%|*}"); done
+  STEP_DATA=$("$PY" - "$out" "${names[@]}" <<'PYEOF'
 import json, pathlib, sys
 out = pathlib.Path(sys.argv[1])
-print(json.dumps({f.stem[len("overlap-"):]: json.loads(f.read_text())["pooled"] for f in sorted(out.glob("overlap-*.json"))}))
+print(json.dumps({n: json.loads((out / f"overlap-{n}.json").read_text())["pooled"] for n in sys.argv[2:]}))
 PYEOF
 )
   if (( ! have_gpu )); then STEP_STATUS="PASS-CPU" STEP_NOTE="CPU rows only (no GPU): $STEP_NOTE"; fi
