@@ -115,6 +115,7 @@ int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {
                 "--rounds must be >= 1, --warmup and --iters >= 0");
   dp::GuardedCommunicator guarded(comm, opt.timeout_s);
   std::vector<float> buf(static_cast<std::size_t>(hi / 4));  // parse_size: hi >= 4
+  dp::keep_large_blocks_in_heap(hi);  // MPI's scratch up to the largest size: both columns alike
 
   auto ours = [&](float* data, std::size_t count) {
     DP_CHECK_OK(guarded.all_reduce(data, count, dp::ReduceOp::sum));

@@ -12,9 +12,12 @@ all-reduce cannot finish anywhere before the last rank has arrived, so of rank r
   exposed after all had arrived   = max(0, e_r - A)
 The second part is the communication that backward did not hide: with one all-reduce
 after backward (--bucket-mb 0) it is the whole all-reduce, with overlap what is left of
-it. The timestamps line up exactly on one host (the trace's origin is a barrier) and up
-to clock offsets across hosts, which then enter both parts.
+it. The ranks' timestamps are aligned by a barrier when tracing starts: up to the skew of
+leaving it (microseconds on an idle host, more when ranks share cores) plus, across
+hosts, the drift of their clocks; any misalignment moves time between the two parts.
 """
+from __future__ import annotations
+
 import argparse
 import json
 import statistics

@@ -66,7 +66,8 @@ std::string NcclCommunicator::library_version() {
 
 // The communicator is unusable from here on. It is NOT aborted here: ncclCommAbort may
 // itself wait for peers on the node, and the caller usually ends the job next
-// (abort_job), which must not wait for a dead peer. abort() or the destructor aborts it.
+// (abort_job), which must not wait for a dead peer. abort() or the destructor aborts it,
+// except after a failed create(), which leaves it to the process's end.
 Status NcclCommunicator::fail(const std::string& what, const std::string& why) {
   broken_ = true;
   return Status::error(concat(identity_prefix(), " GPU ", dev_, ": NCCL ", what, ": ", why));

@@ -1,9 +1,9 @@
 // A step timeline in the Chrome trace-event format (chrome://tracing, ui.perfetto.dev):
 // one process per rank, one track (thread) each for data, compute, communication and the
 // optimizer; complete events ("ph":"X") with microsecond timestamps relative to a
-// barrier taken when tracing starts, so the ranks' tracks line up (exactly on one host,
-// up to clock offsets across hosts). Rank 0 gathers every rank's events and writes one
-// file.
+// barrier taken when tracing starts, so the ranks' tracks are aligned up to the skew of
+// leaving that barrier (and, across hosts, their clocks' drift). Rank 0 gathers every
+// rank's events and writes one file.
 #pragma once
 
 #include <cstdint>

@@ -336,6 +336,11 @@ void Run::build_model() {
   const auto buckets =
       plan_buckets(nparams_ + 1, static_cast<std::int64_t>(std::min(bucket_nbytes, 1024.0 * 1024)),
                    static_cast<std::int64_t>(bucket_nbytes));
+  // MPI's scratch for the largest bucket comes from the heap, not fresh pages each step
+  // (comm/bootstrap.h; NCCL needs none).
+  std::int64_t largest_count = 0;
+  for (const Bucket& b : buckets) largest_count = std::max(largest_count, b.end - b.begin);
+  keep_large_blocks_in_heap(static_cast<std::size_t>(largest_count) * sizeof(float));
   if (backend == Backend::cpu) {
     reducer_ =
         std::make_unique<GradientReducer>(comm_, grads_.data(), buckets, mpi_thread_serialized(), &tracer_);
