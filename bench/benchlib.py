@@ -18,6 +18,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -194,6 +195,10 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
+def _terminate_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def run_dptrain(dptrain: Path, ranks: int, args: list[str], run_dir: Path, *, bind: str = "default",
                 extra_mpirun: list[str] | None = None, timeout_s: float = 3600) -> dict:
     """Runs `mpirun -n RANKS [flags] DPTRAIN ARGS --run-dir RUN_DIR` and returns
@@ -203,6 +208,10 @@ def run_dptrain(dptrain: Path, ranks: int, args: list[str], run_dir: Path, *, bi
            [str(dptrain)] + args + ["--run-dir", str(run_dir)])
     env = dict(os.environ, **env_add)
     log("+ " + " ".join(cmd))
+    # mpirun runs in a session of its own (so a timeout can end all of it): a SIGTERM to this
+    # script (timeout(1), a batch system) must end that session too, as Ctrl-C does.
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)

@@ -153,6 +153,8 @@ def run_one(args: argparse.Namespace, dptrain: Path, tmp: Path, repeat: int, ran
     dargs += ["--trace", str(trace_file), "--trace-steps", str(args.steps)]
     run = bl.run_dptrain(dptrain, ranks, dargs, tmp / f"run-{tag}", bind=args.bind)
     split = trace_stats.split_waits(trace_stats.load_events(str(trace_file)), args.warmup)
+    if not split["rows"]:
+        raise SystemExit(f"error: {trace_file} has no step after --warmup {args.warmup} that every rank recorded")
     res = {"repeat": repeat, "ranks": ranks, "bucket_mb": bucket,
            "threads_per_rank": run["config"].get("threads_per_rank"), **summarize(run, args.warmup),
            "wait_for_slowest_ms": bl.rounded(split["wait_for_slowest_ms"]),
