@@ -29,8 +29,8 @@ Status mpi_status(int rc, const char* call) {
 }  // namespace
 
 bool user_malloc_settings() {
-  for (const char* name : {"MALLOC_ARENA_MAX", "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_",
-                           "MALLOC_TOP_PAD_"})
+  for (const char* name : {"MALLOC_ARENA_MAX", "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_",
+                           "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"})
     if (std::getenv(name)) return true;
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   return tunables && std::strstr(tunables, "glibc.malloc");
@@ -45,8 +45,9 @@ bool keep_large_blocks_in_heap(std::size_t nbytes) {
   // mallopt takes an int; the scratch block is a little larger than the message (header,
   // alignment), and blocks of the threshold's size or more are mapped.
   const std::size_t limit = static_cast<std::size_t>(std::numeric_limits<int>::max());
-  const std::size_t want = nbytes >= limit ? limit + 1  // beyond reach: set the most, say false
-                                           : std::max(nbytes, kDefaultHeapBlockNbytes) + nbytes / 8 + (std::size_t{1} << 20);
+  const std::size_t want =
+      nbytes >= limit ? limit + 1  // beyond reach: set the most, say false
+                      : std::max(nbytes, kDefaultHeapBlockNbytes) + nbytes / 8 + (std::size_t{1} << 20);
   if (want <= covered_nbytes) return true;
   const std::size_t value = std::min(want, limit);
   bool ok = mallopt(M_MMAP_THRESHOLD, static_cast<int>(value)) == 1;

@@ -38,7 +38,8 @@ std::vector<Fault> parse_faults(const std::string& spec, int world_size) {
     else if (kind == "slow")
       f.kind = Fault::Kind::slow;
     else
-      throw UserError(concat("--inject-fault: unknown kind '", kind, "' (hang, crash, nan, ckpt-crash, slow)"));
+      throw UserError(
+          concat("--inject-fault: unknown kind '", kind, "' (hang, crash, nan, ckpt-crash, slow)"));
     char* rest = nullptr;
     const std::string step_text = item.substr(at + 1, colon - at - 1), rank_text = item.substr(colon + 1);
     f.step = std::strtoll(step_text.c_str(), &rest, 10);

@@ -201,7 +201,8 @@ void check_from_heap(std::size_t nbytes) {
 }
 }  // namespace
 
-TEST_CASE("large blocks (MPI's scratch) come from the heap, in the main and another thread", "[comm][malloc]") {
+TEST_CASE("large blocks (MPI's scratch) come from the heap, in the main and another thread",
+          "[comm][malloc]") {
   if (dp::user_malloc_settings()) {
     WARN("MALLOC_* or GLIBC_TUNABLES malloc settings are set: dptrain leaves them alone, nothing to check");
     return;
@@ -211,7 +212,7 @@ TEST_CASE("large blocks (MPI's scratch) come from the heap, in the main and anot
   // Raised for a larger message: 100 MiB, also above another thread's 64 MiB arena.
   REQUIRE(dp::keep_large_blocks_in_heap(std::size_t{100} << 20));
   check_from_heap(std::size_t{100} << 20);
-  CHECK(dp::keep_large_blocks_in_heap(std::size_t{10} << 20));  // already covered
+  CHECK(dp::keep_large_blocks_in_heap(std::size_t{10} << 20));       // already covered
   CHECK_FALSE(dp::keep_large_blocks_in_heap(std::size_t{3} << 30));  // beyond mallopt's int
 }
 
@@ -231,7 +232,8 @@ TEST_CASE("the user's glibc malloc settings are left alone", "[comm][malloc]") {
     CHECK(dp::user_malloc_settings());
     CHECK_FALSE(dp::keep_large_blocks_in_heap(std::size_t{200} << 20));
   });
-  with_env("MALLOC_ARENA_MAX", "4", [] { CHECK_FALSE(dp::keep_large_blocks_in_heap(std::size_t{200} << 20)); });
+  with_env("MALLOC_ARENA_MAX", "4",
+           [] { CHECK_FALSE(dp::keep_large_blocks_in_heap(std::size_t{200} << 20)); });
   with_env("GLIBC_TUNABLES", "glibc.rtld.nns=4", [] { CHECK_FALSE(dp::user_malloc_settings()); });
 }
 #endif
