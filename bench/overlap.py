@@ -91,7 +91,7 @@ def add_hidden_after_all_arrived(results: list[dict]) -> None:
 def pool(results: list[dict]) -> list[dict]:
     """One row per (ranks, bucket) over the repeats: each repeat's values side by side, and
     the hidden fraction after all arrived from the MEANS over repeats (this machine's runs
-    differ by up to 2x, so one run alone says little)."""
+    differ by up to 5x, so one run alone says little)."""
     keys = sorted({(r["ranks"], r["bucket_mb"]) for r in results})
     mean_after = {k: bl.mean([r["exposed_after_all_arrived_ms"] for r in results
                               if (r["ranks"], r["bucket_mb"]) == k]) for k in keys}
