@@ -741,59 +741,52 @@ PYEOF
   if (( require_target )) && [[ $(tail -n1 <<<"$summary") != ok ]]; then fail "$STEP_NOTE (--require-target)"; return 1; fi
   if (( ! have_gpu )); then STEP_STATUS="PASS-CPU" STEP_NOTE="CPU self-test, not a GPU result: $STEP_NOTE"; fi
 }
-step_bench_allreduce() {
-  local bin="$build_dir/dpbench" args rc help
-  if [[ ! -x "$bin" ]]; then STEP_STATUS=SKIP STEP_NOTE="no $bin in this build"; return 0; fi
-  dptrain_mpi_flags 2
-  help=$(mpirun -n 1 "${MPIRUN_FLAGS[@]}" "$bin" allreduce --help 2>&1)
-  args=(allreduce --json "$out/allreduce.json")
+# allreduce_run RANKS JSON [ARGS...]: dpbench allreduce on RANKS ranks (sizes by --quick).
+allreduce_run() {
+  local ranks=$1 json=$2
+  shift 2
+  local args=(allreduce --json "$json" "$@")
   if (( quick )); then args+=(--max-bytes 16M --budget 0.1); else args+=(--max-bytes 256M); fi
-  if grep -q -- '--device' <<<"$help" && (( have_gpu )); then args+=(--device cuda); fi
-  run_logged 1800 mpirun -n 2 "${MPIRUN_FLAGS[@]}" "$bin" "${args[@]}"
-  rc=$?
-  [[ -s "$out/allreduce.json" ]] || { fail "dpbench exited $rc and wrote no JSON"; return 1; }
-  local nccl_note="" nccl_rc=0
-  if (( have_gpu )) && grep -q -- '--nccl' <<<"$help"; then
-    # NCCL refuses two ranks on one GPU: on a one-GPU machine its path is measured at 1 rank
-    # (device buffers, the communicator's enqueue and polling; no bus traffic).
-    dptrain_mpi_flags 1
-    args=(allreduce --nccl --json "$out/allreduce-nccl.json")
-    if (( quick )); then args+=(--max-bytes 16M --budget 0.1); else args+=(--max-bytes 256M); fi
-    run_logged 1800 mpirun -n 1 "${MPIRUN_FLAGS[@]}" "$bin" "${args[@]}"
-    nccl_rc=$?
-    if [[ -s "$out/allreduce-nccl.json" ]]; then
-      nccl_note=$("$PY" - "$out/allreduce-nccl.json" 2>&1 <<'PYEOF'
+  dptrain_mpi_flags "$ranks"
+  run_logged 1800 mpirun -n "$ranks" "${MPIRUN_FLAGS[@]}" "$build_dir/dpbench" "${args[@]}"
+}
+# allreduce_note JSON [COLUMN]: the largest size's time and bandwidths, per column; exits 1
+# when the file has no results (or no COLUMN).
+allreduce_note() {
+  "$PY" - "$@" <<'PYEOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
-rows = [x for x in r.get("results", []) if isinstance(x.get("nccl"), dict)]
-big = rows[-1] if rows else None
-print("; NCCL at 1 rank: " + (f"largest {big['bytes'] / 2**20:.0f} MiB {big['nccl']['time_us']:.0f} us, "
-                              f"algbw {big['nccl']['algbw_gbs']:.1f} GB/s; #wrong {r.get('total_wrong')}"
-                              if big else "no NCCL column"))
-PYEOF
-) || nccl_note="; NCCL at 1 rank: cannot read allreduce-nccl.json: ${nccl_note//$'\n'/ }"
-    else
-      nccl_note="; NCCL at 1 rank: dpbench exited $nccl_rc and wrote no JSON"
-    fi
-  fi
-  STEP_NOTE=$("$PY" - "$out/allreduce.json" <<'PYEOF'
-import json, sys
-r = json.load(open(sys.argv[1]))
+need = sys.argv[2] if len(sys.argv) > 2 else None
 rows = r.get("results") or []
-if not rows:
-    print("no results"); sys.exit()
-big = rows[-1]
+big = rows[-1] if rows else {}
 impls = [k for k, v in big.items() if isinstance(v, dict) and "busbw_gbs" in v]
-print(f"{r.get('ranks')} ranks, largest {big['bytes'] / 2**20:.0f} MiB: "
-      + ", ".join(f"{k} {big[k]['time_us']:.0f} us, busbw {big[k]['busbw_gbs']:.2f} GB/s" for k in impls)
+if not impls or (need and need not in impls):
+    print(f"no {need or 'results'} in {sys.argv[1]}")
+    sys.exit(1)
+print(f"{r.get('ranks')} rank(s), largest {big['bytes'] / 2**20:.0f} MiB: "
+      + ", ".join(f"{k} {big[k]['time_us']:.0f} us, algbw {big[k]['algbw_gbs']:.2f}, busbw "
+                  f"{big[k]['busbw_gbs']:.2f} GB/s" for k in impls)
       + f"; #wrong {r.get('total_wrong')}")
 PYEOF
-)$nccl_note
+}
+step_bench_allreduce() {
+  local rc note
+  if [[ ! -x "$build_dir/dpbench" ]]; then STEP_STATUS=SKIP STEP_NOTE="no $build_dir/dpbench in this build"; return 0; fi
+  allreduce_run 2 "$out/allreduce.json"
+  rc=$?
+  [[ -s "$out/allreduce.json" ]] || { fail "dpbench exited $rc and wrote no JSON"; return 1; }
+  STEP_NOTE=$(allreduce_note "$out/allreduce.json")
   STEP_DATA=$(cat "$out/allreduce.json")
   (( rc == 0 )) || { fail "dpbench exited $rc: $STEP_NOTE"; return 1; }
-  (( nccl_rc == 0 )) && [[ $nccl_note != *"no JSON"* && $nccl_note != *"no NCCL column"* &&
-                          $nccl_note != *"cannot read"* ]] ||
-    { fail "dpbench allreduce --nccl: $STEP_NOTE"; return 1; }
+  (( have_gpu )) || return 0
+  # NCCL refuses two ranks on one GPU: on a one-GPU machine its path is measured at 1 rank
+  # (device buffers, the communicator's enqueue and polling; no bus traffic).
+  allreduce_run 1 "$out/allreduce-nccl.json" --nccl
+  rc=$?
+  note=$(allreduce_note "$out/allreduce-nccl.json" nccl 2>&1) ||
+    { fail "$STEP_NOTE; dpbench allreduce --nccl exited $rc: ${note//$'\n'/ }"; return 1; }
+  STEP_NOTE="$STEP_NOTE; NCCL: $note"
+  (( rc == 0 )) || { fail "dpbench allreduce --nccl exited $rc: $STEP_NOTE"; return 1; }
 }
 
 step_bench_kernels() {
