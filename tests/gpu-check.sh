@@ -10,8 +10,6 @@
 #   gpu-info         nvidia-smi (GPU, driver, CUDA), nvcc, compute-sanitizer, torch
 #   build            configure (sm_XX from nvidia-smi) + build, with the CUDA backend ON
 #   gpu-tests        ctest -L gpu: 0 failed AND 0 skipped (a skip on a GPU machine is a failure)
-#   cpu-tests        ctest -LE gpu: the rest of the suite, 0 failed
-#   sanitizer        compute-sanitizer memcheck and racecheck over every test_gpu_* program: 0 errors
 #   train-1rank      MLP on Fashion-MNIST, 1 rank --device cuda --comm nccl: test accuracy >= 0.88
 #   train-2ranks     the same on 2 ranks under mpirun, --device cuda --comm mpi (host-staged)
 #   bench-step       bench/gpu_step.py: step time vs PyTorch at batch 128, 1024, 8192
@@ -20,6 +18,10 @@
 #                    when dpbench has that subcommand
 #   bench-overlap    bench/overlap.py on the large MLP: CPU ranks 2 and 4 (with cores of their
 #                    own here), and on a GPU 2 ranks --comm mpi and 1 rank --comm nccl
+#   sanitizer        compute-sanitizer memcheck, then racecheck, over every test_gpu_* program: 0 errors
+#   cpu-tests        ctest -LE gpu: the rest of the suite, 0 failed
+# The order puts first what only a GPU machine can show, so a run cut short by --time-limit
+# (a batch or lease limit) still brings back the most important evidence.
 # Output (DIR = --out, else $DPTRAIN_GPU_CHECK_OUT when set and writable, else gpu-check-out/): summary.json,
 # summary.md (a block ready to paste into docs/gpu-validation.md, also printed at the end),
 # gpu-check.log (this console), gpu_step.json, allreduce.json, allreduce-nccl.json, kernels.json,
@@ -66,28 +68,36 @@ for docs/gpu-validation.md; writes summary.json / summary.md / logs to the outpu
   --skip LIST          skip these steps
   --jobs N             build and ctest parallelism                 [number of cores]
   --sanitizer-timeout S  seconds per compute-sanitizer run          [240 with --quick, else 900]
+  --time-limit S       finish within S seconds (the machine's or the batch job's limit): each
+                       command is cut at the time left, a step that would have under 10 s is
+                       not started (NO TIME), and 20 s stay for the summary and the archive;
+                       it counts from $DPTRAIN_GPU_CHECK_T0 (seconds since the epoch) if set
   --allow-no-gpu       on a machine without a GPU, go on anyway: CPU steps run, GPU steps are
                        SKIPPED, training/benchmark run as CPU stand-ins; the result is never a
                        validation (exit 3 when nothing failed)
   -h, --help           this text
 
-Steps: deps gpu-info build gpu-tests cpu-tests sanitizer train-1rank train-2ranks bench-step
-       bench-allreduce bench-kernels bench-overlap
+Steps (in this order): deps gpu-info build gpu-tests train-1rank train-2ranks bench-step
+       bench-allreduce bench-kernels bench-overlap sanitizer cpu-tests
 Examples:
   tests/gpu-check.sh                          # everything (not timed on a GPU yet)
   tests/gpu-check.sh --quick --out /tmp/gc    # shorter runs
   tests/gpu-check.sh --only build,gpu-tests,sanitizer
+  tests/gpu-check.sh --quick --time-limit 540  # at most 9 minutes, summary included
 EOF
 }
 
 die() { echo "gpu-check.sh: error: $*" >&2; exit 2; }
-all_steps=(deps gpu-info build gpu-tests cpu-tests sanitizer train-1rank train-2ranks bench-step bench-allreduce
-           bench-kernels bench-overlap)
+all_steps=(deps gpu-info build gpu-tests train-1rank train-2ranks bench-step bench-allreduce bench-kernels
+           bench-overlap sanitizer cpu-tests)
+# --time-limit counts from $DPTRAIN_GPU_CHECK_T0 (seconds since the epoch) when set, e.g. a
+# batch job's start, else from now.
+script_t0=${DPTRAIN_GPU_CHECK_T0:-$(date +%s)}
 orig_args=("$@")
 
 # ------------------------------------------------------------------ options
 quick=0 out="" work="" build_dir="build-gpu" arch="" deps_mode=auto data_dir="" epochs=""
-min_acc=0.88 require_target=0 only="" skip="" jobs="" allow_no_gpu=0 sanitizer_timeout=""
+min_acc=0.88 require_target=0 only="" skip="" jobs="" allow_no_gpu=0 sanitizer_timeout="" time_limit=0
 cmake_extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -95,13 +105,13 @@ while [[ $# -gt 0 ]]; do
     --require-target) require_target=1; shift ;;
     --allow-no-gpu) allow_no_gpu=1; shift ;;
     -h|--help) usage; exit 0 ;;
-    --out|--work|--build-dir|--arch|--cmake-arg|--deps|--data-dir|--epochs|--min-accuracy|--only|--skip|--jobs|--sanitizer-timeout)
+    --out|--work|--build-dir|--arch|--cmake-arg|--deps|--data-dir|--epochs|--min-accuracy|--only|--skip|--jobs|--sanitizer-timeout|--time-limit)
       [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
       case "$1" in
         --out) out=$2 ;; --work) work=$2 ;; --build-dir) build_dir=$2 ;; --arch) arch=$2 ;;
         --cmake-arg) cmake_extra+=("$2") ;; --deps) deps_mode=$2 ;; --data-dir) data_dir=$2 ;;
         --epochs) epochs=$2 ;; --min-accuracy) min_acc=$2 ;; --only) only=$2 ;; --skip) skip=$2 ;;
-        --jobs) jobs=$2 ;; --sanitizer-timeout) sanitizer_timeout=$2 ;;
+        --jobs) jobs=$2 ;; --sanitizer-timeout) sanitizer_timeout=$2 ;; --time-limit) time_limit=$2 ;;
       esac
       shift 2 ;;
     --*=*) opt=${1%%=*}; val=${1#*=}; shift; set -- "$opt" "$val" "$@" ;;
@@ -113,6 +123,12 @@ case "$deps_mode" in auto|bundle|system) ;; *) die "--deps must be auto, bundle 
 : "${jobs:=$(nproc)}"
 [[ $epochs =~ ^[1-9][0-9]*$ ]] || die "--epochs must be a positive integer, got '$epochs'"
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || die "--jobs must be a positive integer, got '$jobs'"
+[[ -z "$sanitizer_timeout" || $sanitizer_timeout =~ ^[1-9][0-9]*$ ]] ||
+  die "--sanitizer-timeout must be a positive number of seconds, got '$sanitizer_timeout'"
+[[ $time_limit =~ ^[0-9]+$ ]] || die "--time-limit must be a number of seconds, got '$time_limit'"
+[[ $script_t0 =~ ^[0-9]+$ ]] || die "DPTRAIN_GPU_CHECK_T0 must be seconds since the epoch, got '$script_t0'"
+(( time_limit == 0 || time_limit >= 60 )) ||
+  die "--time-limit $time_limit: give at least 60 s (20 s of it are kept for the summary)"
 [[ $min_acc =~ ^(0(\.[0-9]+)?|1(\.0+)?)$ ]] || die "--min-accuracy must be a number in [0, 1], got '$min_acc'"
 arch_re='^[0-9a-z;,-]+$'
 [[ -z "$arch" || $arch =~ $arch_re ]] || die "--arch: unexpected value '$arch'"
@@ -185,19 +201,25 @@ step_index=0
 # The files a step writes, one per line, removed when it starts so that nothing stale is
 # read as its result.
 step_outputs() {
-  local f=()
+  local stale=()
   case "$1" in
-    build) f=("$work/cmake-command.txt" "$work/configure.txt") ;;
-    gpu-tests|cpu-tests) f=("$work/$1.xml") ;;
-    sanitizer) f=("$work"/sanitizer-*.txt) ;;
-    train-1rank|train-2ranks) f=("$work/runs/$1") ;;
-    bench-step) f=("$out/gpu_step.json" "$work/gpu_step.stdout" "$work/runs/gpu_step") ;;
-    bench-allreduce) f=("$out/allreduce.json" "$out/allreduce-nccl.json") ;;
-    bench-kernels) f=("$out/kernels.json") ;;
-    bench-overlap) f=("$out"/overlap-*.json) ;;
+    build) stale=("$work/cmake-command.txt" "$work/configure.txt") ;;
+    gpu-tests|cpu-tests) stale=("$work/$1.xml") ;;
+    sanitizer) stale=("$work"/sanitizer-*.txt) ;;
+    train-1rank|train-2ranks) stale=("$work/runs/$1") ;;
+    bench-step) stale=("$out/gpu_step.json" "$work/gpu_step.stdout" "$work/runs/gpu_step") ;;
+    bench-allreduce) stale=("$out/allreduce.json" "$out/allreduce-nccl.json") ;;
+    bench-kernels) stale=("$out/kernels.json") ;;
+    bench-overlap) stale=("$out"/overlap-*.json) ;;
   esac
-  (( ${#f[@]} )) && printf '%s\n' "${f[@]}"
+  (( ${#stale[@]} )) && printf '%s\n' "${stale[@]}"
   return 0
+}
+# --time-limit: the seconds commands may still use (the summary's reserve kept back).
+summary_reserve_s=20 min_step_s=10
+time_left() {
+  if (( time_limit == 0 )); then echo 999999; return; fi
+  echo $(( script_t0 + time_limit - summary_reserve_s - $(date +%s) ))
 }
 run_step() {  # run_step NAME "TITLE" [NEEDED STEP...] -- FUNCTION
   local name=$1 title=$2 need fn t0 rc=0 reason=""
@@ -214,12 +236,14 @@ run_step() {  # run_step NAME "TITLE" [NEEDED STEP...] -- FUNCTION
   else
     for need in "${needs[@]}"; do
       case "${ST_STATUS[$need]:-}" in
-        FAIL|"NOT RUN") reason="needs $need, which did not pass"; break ;;
+        FAIL|"NOT RUN"|"NO TIME") reason="needs $need, which did not pass"; break ;;
         NOGPU) reason="needs a GPU"; break ;;
       esac
     done
     if [[ -n "$reason" ]]; then
       ST_STATUS[$name]="NOT RUN" ST_NOTE[$name]=$reason
+    elif (( $(time_left) < min_step_s )); then
+      ST_STATUS[$name]="NO TIME" ST_NOTE[$name]="not started: --time-limit $time_limit s reached"
     else
       printf '[%d/%d] %-16s %s (log: %s)\n' "$step_index" "${#all_steps[@]}" "$name" "$title" "$work/$name.log"
       STEP_NOTE="" STEP_STATUS="" STEP_DATA=""
@@ -238,6 +262,9 @@ run_step() {  # run_step NAME "TITLE" [NEEDED STEP...] -- FUNCTION
       fi
       ST_NOTE[$name]=$STEP_NOTE
       ST_DATA[$name]=${STEP_DATA:-null}
+      if [[ ${ST_STATUS[$name]} == FAIL ]] && (( $(time_left) <= 0 )); then
+        ST_NOTE[$name]="cut short by --time-limit $time_limit s: ${ST_NOTE[$name]}"
+      fi
     fi
   fi
   printf '      %-8s %-16s %7s s  %s\n' "${ST_STATUS[$name]}" "$name" "${ST_TIME[$name]}" "${ST_NOTE[$name]}"
@@ -249,11 +276,22 @@ run_step() {  # run_step NAME "TITLE" [NEEDED STEP...] -- FUNCTION
 say() { echo "$*"; }                       # into the step's log
 fail() { STEP_NOTE=$*; echo "FAIL: $*"; return 1; }
 # run_logged TIMEOUT CMD...: prints the command, runs it with a time limit (exit 124 when
-# it is killed), into the step's log.
+# it is killed; the limit is cut to what --time-limit leaves), into the step's log.
 run_logged() {  # the command line goes to stderr, so a command's stdout may be redirected to a file
-  local limit=$1; shift
-  echo "+ $*" >&2
-  timeout -k 30 "$limit" "$@"
+  local limit=$1 grace=30 left
+  shift
+  left=$(time_left)
+  if (( left < 1 )); then
+    echo "+ $*  (not started: --time-limit $time_limit s reached)" >&2
+    return 124
+  fi
+  if (( left < limit )); then
+    limit=$left grace=5
+    echo "+ $*  (limited to $limit s by --time-limit)" >&2
+  else
+    echo "+ $*" >&2
+  fi
+  timeout -k "$grace" "$limit" "$@"
 }
 
 # ------------------------------------------------------------------ deps
@@ -323,7 +361,8 @@ step_deps() {
     export OPAL_DATADIR=$prefix/usr/share OPAL_PKGDATADIR=$prefix/usr/share/openmpi
     export OPAL_SYSCONFDIR=$prefix/etc/openmpi OPAL_PKGLIBDIR=$L/openmpi/lib/openmpi3
     export PATH=$prefix/usr/bin:$PATH
-    export LD_LIBRARY_PATH=$L:$L/openmpi/lib:$L/openblas-pthread:$L/pmix2/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    # libnl-3-200 installs into /lib, not /usr/lib: Open MPI's netlink plugin needs it.
+    export LD_LIBRARY_PATH=$L:$prefix/lib/x86_64-linux-gnu:$L/openmpi/lib:$L/openblas-pthread:$L/pmix2/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
     export PMIX_MCA_pcompress_base_silence_warning=1
     using_bundle=1
     cmake_dep_args=(-DCMAKE_PREFIX_PATH="$prefix/usr" -DMPI_CXX_COMPILER="$prefix/usr/bin/mpicxx.openmpi"
@@ -353,6 +392,13 @@ step_deps() {
       if ldd "$bin" | grep 'not found'; then say "unresolved libraries of $bin (above)"; bad=1; fi
     done
     (( bad == 0 )) || { fail "the bundle's libraries do not resolve (see the log): is a package missing from launch/gpu-bundle.sh?"; return 1; }
+    # Open MPI skips a plugin whose libraries do not load, with a warning on every run:
+    # name them here once.
+    local plugin unresolved=()
+    for plugin in "$L"/openmpi/lib/openmpi3/*.so; do
+      ldd "$plugin" 2>/dev/null | grep -q 'not found' && unresolved+=("$(basename "$plugin" .so)")
+    done
+    (( ${#unresolved[@]} == 0 )) || say "warning: Open MPI plugins with unresolved libraries (skipped by Open MPI): ${unresolved[*]}"
   fi
   v=$(mpirun --version 2>&1 | head -n1)
   say "mpirun: $(command -v mpirun): $v"
@@ -611,10 +657,11 @@ step_sanitizer() {
     while IFS= read -r exe; do lines+=($'\t'"$exe"); done < <(find "$build_dir" -type f -perm -u+x -name 'test_gpu_*' | sort)
   fi
   [[ ${#lines[@]} -gt 0 ]] || { fail "no test_gpu_* programs in $build_dir"; return 1; }
-  for line in "${lines[@]}"; do
-    exe=${line#*$'\t'}
-    IFS=$'\x1f' read -r -a prefix <<<"${line%%$'\t'*}"
-    for tool in memcheck racecheck; do
+  # memcheck over every program first: under --time-limit, racecheck is what gets cut.
+  for tool in memcheck racecheck; do
+    for line in "${lines[@]}"; do
+      exe=${line#*$'\t'}
+      IFS=$'\x1f' read -r -a prefix <<<"${line%%$'\t'*}"
       log="$work/sanitizer-$(basename "$exe")-$tool.txt"
       runs=$((runs + 1))
       # memcheck: API errors are not counted (NCCL probes driver entry points that may not
@@ -682,7 +729,7 @@ train_run() {  # train_run RANKS COMM NAME
   d=$(resolve_data_dir) || { fail "Fashion-MNIST not found (--data-dir, .deps/data/fashion-mnist, /usr/share/datasets/fashion-mnist): run launch/gpu-bundle.sh and carry .deps"; return 1; }
   local dev_args=(--device cuda --comm "$comm")
   if (( ! have_gpu )); then
-    device=cpu dev_args=(--device cpu)
+    device=cpu dev_args=(--device cpu) comm=""
     say "NO GPU: running on the CPU as a stand-in (--allow-no-gpu); this validates nothing about the GPU"
   fi
   run_dir="$work/runs/$name"
@@ -710,6 +757,11 @@ step_bench_step() {
   d=$(resolve_data_dir) && args+=(--data-dir "$d")
   (( quick )) && args+=(--quick)
   if (( ! have_gpu )); then
+    if [[ $torch_info == "torch: not importable"* ]]; then
+      STEP_STATUS=SKIP STEP_NOTE="no GPU and no PyTorch here: the CPU self-test needs torch (a GPU machine must have it)"
+      say "$STEP_NOTE"
+      return 0
+    fi
     args+=(--cpu-selftest --batches "128,1024")
     (( quick )) || args+=(--quick)
     say "NO GPU: bench/gpu_step.py --cpu-selftest (CPU on both sides; not a GPU measurement)"
@@ -881,20 +933,20 @@ fi
 if (( have_gpu || allow_no_gpu )); then
   run_step build "configure + build (Release, tests on)" deps -- step_build
   run_step gpu-tests "ctest -L gpu: 0 failed, 0 skipped" build -- step_gpu_tests
-  run_step cpu-tests "ctest -LE gpu: the rest of the suite" build -- step_cpu_tests
-  if (( have_gpu )); then
-    run_step sanitizer "compute-sanitizer memcheck + racecheck" build -- step_sanitizer
-  else
-    step_index=$((step_index + 1))
-    ST_STATUS[sanitizer]=SKIP ST_NOTE[sanitizer]="no GPU" ST_TIME[sanitizer]=0 ST_TITLE[sanitizer]="compute-sanitizer"
-    printf '      %-8s %-16s %7s s  %s\n' SKIP sanitizer 0 "no GPU"
-  fi
   run_step train-1rank "train: 1 rank, --device cuda --comm nccl, accuracy >= $min_acc" build -- step_train_1rank
   run_step train-2ranks "train: 2 ranks, --device cuda --comm mpi, accuracy >= $min_acc" build -- step_train_2ranks
   run_step bench-step "bench/gpu_step.py: step time vs PyTorch" build -- step_bench_step
   run_step bench-allreduce "build/dpbench allreduce, 2 ranks" build -- step_bench_allreduce
   run_step bench-kernels "build/dpbench kernels: Adam vs copy, GEMM TFLOP/s" build -- step_bench_kernels
   run_step bench-overlap "bench/overlap.py: exposed all-reduce, CPU and GPU ranks" build -- step_bench_overlap
+  if (( have_gpu )); then
+    run_step sanitizer "compute-sanitizer memcheck, then racecheck" build -- step_sanitizer
+  else
+    step_index=$((step_index + 1))
+    ST_STATUS[sanitizer]=SKIP ST_NOTE[sanitizer]="no GPU" ST_TIME[sanitizer]=0 ST_TITLE[sanitizer]="compute-sanitizer"
+    printf '      %-8s %-16s %7s s  %s\n' SKIP sanitizer 0 "no GPU"
+  fi
+  run_step cpu-tests "ctest -LE gpu: the rest of the suite" build -- step_cpu_tests
 else
   for s in "${all_steps[@]:2}"; do
     ST_STATUS[$s]="NOT RUN" ST_NOTE[$s]="no GPU" ST_TIME[$s]=0 ST_TITLE[$s]=$s
