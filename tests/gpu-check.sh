@@ -922,7 +922,9 @@ echo "gpu-check.sh: output in $out (step logs in $work)$( ((quick)) && echo '; -
 
 run_step deps "dependencies (system or .deps bundle)" -- step_deps
 run_step gpu-info "GPU, driver, CUDA toolkit" -- step_gpu_info
-if (( ! have_gpu )); then
+if [[ ${ST_STATUS[gpu-info]} == "NO TIME" ]]; then
+  echo "gpu-check.sh: --time-limit $time_limit s reached before the GPU was probed: no step runs"
+elif (( ! have_gpu )); then
   if (( allow_no_gpu )); then
     echo "gpu-check.sh: NO GPU on this machine: going on because of --allow-no-gpu; GPU steps are skipped,"
     echo "              training and benchmark run on the CPU as stand-ins. THIS IS NOT A GPU VALIDATION."
@@ -949,7 +951,12 @@ if (( have_gpu || allow_no_gpu )); then
   run_step cpu-tests "ctest -LE gpu: the rest of the suite" build -- step_cpu_tests
 else
   for s in "${all_steps[@]:2}"; do
-    ST_STATUS[$s]="NOT RUN" ST_NOTE[$s]="no GPU" ST_TIME[$s]=0 ST_TITLE[$s]=$s
+    if [[ ${ST_STATUS[gpu-info]} == "NO TIME" ]]; then
+      ST_STATUS[$s]="NO TIME" ST_NOTE[$s]="not started: --time-limit $time_limit s reached"
+    else
+      ST_STATUS[$s]="NOT RUN" ST_NOTE[$s]="no GPU"
+    fi
+    ST_TIME[$s]=0 ST_TITLE[$s]=$s
   done
 fi
 total_s=$(elapsed "$start")
