@@ -117,8 +117,22 @@ double Mlp::forward_backward(const kernels::Context& ctx, const float* params, c
     const auto n_in = widths_[static_cast<std::size_t>(l)], n_out = widths_[static_cast<std::size_t>(l + 1)];
     const float* in = l == 0 ? batch.x : acts_[static_cast<std::size_t>(l - 1)].data();
     // dW[out, in] = dz^T[out, rows] · in[rows, in] ;  db = column sums of dz
-    kernels::gemm(ctx, Trans::yes, Trans::no, n_out, n_in, rows, 1.0f, dz, n_out, in, n_in,
-                  accumulate ? 1.0f : 0.0f, grads + weight(l).offset, n_in);
+    // With ready points inside W (and someone to tell), in row blocks: block [r0, r1) ends
+    // at the first row boundary at or after a ready point, so the bucket ending there is
+    // complete when grads_ready(offset + r1 * n_in) is called.
+    const std::int64_t w_begin = weight(l).offset, w_end = w_begin + n_out * n_in;
+    std::int64_t r0 = 0;
+    if (grads_ready) {
+      auto it = std::upper_bound(ready_points_.begin(), ready_points_.end(), w_begin);
+      for (; it != ready_points_.end() && *it < w_end; ++it) {
+        const std::int64_t r1 = (*it - w_begin + n_in - 1) / n_in;  // ceil: the row holding *it - 1, plus one
+        if (r1 <= r0 || r1 >= n_out) continue;
+        weight_grad_rows(ctx, l, dz, in, rows, r0, r1, grads, accumulate);
+        grads_ready(w_begin + r1 * n_in);
+        r0 = r1;
+      }
+    }
+    weight_grad_rows(ctx, l, dz, in, rows, r0, n_out, grads, accumulate);
     kernels::bias_backward(ctx, dz, grads + bias(l).offset, rows, n_out, accumulate);
     // Layer l's tensors are the last of the buffer's finished prefix (backward order).
     if (grads_ready) grads_ready(bias(l).offset + bias(l).count);
@@ -131,6 +145,21 @@ double Mlp::forward_backward(const kernels::Context& ctx, const float* params, c
     dz = da;
   }
   return loss;
+}
+
+void Mlp::set_ready_points(std::vector<std::int64_t> ends) {
+  std::sort(ends.begin(), ends.end());
+  ends.erase(std::unique(ends.begin(), ends.end()), ends.end());
+  ready_points_ = std::move(ends);
+}
+
+void Mlp::weight_grad_rows(const kernels::Context& ctx, std::int64_t l, const float* dz, const float* in,
+                           std::int64_t rows, std::int64_t r0, std::int64_t r1, float* grads,
+                           bool accumulate) const {
+  const auto n_in = widths_[static_cast<std::size_t>(l)], n_out = widths_[static_cast<std::size_t>(l + 1)];
+  // dz is [rows, n_out] row-major: its columns r0..r1 are dz + r0 with leading dimension n_out.
+  kernels::gemm(ctx, Trans::yes, Trans::no, r1 - r0, n_in, rows, 1.0f, dz + r0, n_out, in, n_in,
+                accumulate ? 1.0f : 0.0f, grads + weight(l).offset + r0 * n_in, n_in);
 }
 
 EvalSums Mlp::evaluate(const kernels::Context& ctx, const float* params, const BatchRef& batch) {

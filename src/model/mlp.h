@@ -55,8 +55,9 @@ class Mlp {
   // Forward + loss + backward on one batch. Writes d(L)/d(params) into grads (all of it,
   // overwritten; with accumulate, added to what grads holds) and returns L (the batch
   // mean defined above). grads_ready(end), if given, is called as soon as grads[0, end)
-  // is final: after each layer's weight and bias gradients, last layer first, so a
-  // gradient all-reduce can start on them while backward continues below.
+  // is final: after each layer's weight and bias gradients, last layer first (and after
+  // each row block of a weight cut by set_ready_points), so a gradient all-reduce can
+  // start on them while backward continues below.
   //
   // loss_out (one float in the backend's memory), if given: L is ADDED to loss_out[0] on
   // the backend instead of being returned (the return value is then NaN), so the step
@@ -71,6 +72,16 @@ class Mlp {
     return forward_backward(ctx, params, host_ref(batch), grads, accumulate, grads_ready);
   }
 
+  // Where a gradient all-reduce bucket ends (element offsets into the gradient buffer,
+  // e.g. every bucket's end): backward then computes a layer's weight gradient in row
+  // blocks cut just after each such offset and calls grads_ready after each block, so a
+  // bucket that ends inside a large weight is reduced while the rest of that weight's
+  // gradient is still being computed. Empty (the default): one block per weight. The
+  // blocks only split the rows of one GEMM, so every gradient element is the same dot
+  // product over the batch (whether a BLAS sums it bit-identically for other row counts
+  // is up to it; the overlap tests compare within the golden tolerance).
+  void set_ready_points(std::vector<std::int64_t> ends);
+
   // Forward only: sums for evaluation.
   EvalSums evaluate(const kernels::Context& ctx, const float* params, const BatchRef& batch);
   EvalSums evaluate(const kernels::Context& ctx, const float* params, const Batch& batch) {
@@ -84,12 +95,17 @@ class Mlp {
  private:
   const TensorView& weight(std::int64_t l) const { return layout_.tensors()[w_index_[l]]; }
   const TensorView& bias(std::int64_t l) const { return layout_.tensors()[b_index_[l]]; }
+  // dW[r0, r1) = dz^T[r0:r1, rows] · in[rows, n_in] for layer l.
+  void weight_grad_rows(const kernels::Context& ctx, std::int64_t l, const float* dz, const float* in,
+                        std::int64_t rows, std::int64_t r0, std::int64_t r1, float* grads,
+                        bool accumulate) const;
 
   std::vector<std::int64_t> widths_;
   LossKind loss_;
   std::int64_t max_rows_;
   ParamLayout layout_;
   std::vector<std::size_t> w_index_, b_index_;  // per layer, into layout_.tensors()
+  std::vector<std::int64_t> ready_points_;      // sorted, unique (set_ready_points)
   std::vector<Array<float>> acts_;              // a_l, [max_rows, out_l]
   Array<float> grad_a_, grad_b_;                // ping-pong dz scratch, [max_rows, max width]
   Array<float> row_losses_;                     // [max_rows]

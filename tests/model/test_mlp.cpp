@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -137,9 +138,15 @@ Setup make_setup(dp::Mlp& mlp, std::int64_t capacity, std::int64_t rows, std::ui
 
 // Compares forward_backward's loss and gradient with the double reference and its central
 // finite differences, tensor by tensor: |g - fd| <= kFiniteDiffFloatRel * (|fd| + max|fd|).
+// With ready_points, backward runs with them (set_ready_points) and a grads_ready callback:
+// the reported ends are returned in *ready_calls, must increase, and the prefix reported
+// must already hold its final values (a bucket's all-reduce reads it at that moment).
 void check_gradient(std::int64_t in, const std::vector<std::int64_t>& hidden, std::int64_t out,
-                    dp::LossKind kind, std::int64_t capacity, std::int64_t rows) {
+                    dp::LossKind kind, std::int64_t capacity, std::int64_t rows,
+                    const std::vector<std::int64_t>& ready_points = {},
+                    std::vector<std::int64_t>* ready_calls = nullptr) {
   dp::Mlp mlp(in, hidden, out, kind, capacity);
+  mlp.set_ready_points(ready_points);
   Setup s = make_setup(mlp, capacity, rows, 1234);
   INFO("data seed " << s.data_seed << ", min |hidden pre-activation| " << s.min_abs_preact);
   const RefNet ref{mlp, s.batch};
@@ -159,7 +166,26 @@ void check_gradient(std::int64_t in, const std::vector<std::int64_t>& hidden, st
     mlp.forward_backward(kCtx, s.params.data(), full, scratch.data());
   }
   std::vector<float> grads(s.params.size(), kNaN);  // must be overwritten entirely
-  const double loss = mlp.forward_backward(kCtx, s.params.data(), s.batch, grads.data());
+  std::vector<std::vector<float>> reported;         // the prefix at each grads_ready call
+  std::vector<std::int64_t> ends;
+  auto on_ready = [&](std::int64_t end) {
+    REQUIRE(end > (ends.empty() ? 0 : ends.back()));
+    REQUIRE(end <= mlp.param_count());
+    ends.push_back(end);
+    reported.emplace_back(grads.begin(), grads.begin() + end);
+  };
+  const double loss = mlp.forward_backward(
+      kCtx, s.params.data(), s.batch, grads.data(), false,
+      ready_calls ? std::function<void(std::int64_t)>(on_ready) : std::function<void(std::int64_t)>());
+  for (std::size_t c = 0; c < ends.size(); ++c) {
+    INFO("grads_ready(" << ends[c] << "): the reported prefix changed afterwards");
+    CHECK(std::equal(reported[c].begin(), reported[c].end(), grads.begin()));
+  }
+  if (ready_calls) {
+    REQUIRE(!ends.empty());
+    CHECK(ends.back() == mlp.param_count());
+    *ready_calls = ends;
+  }
 
   std::vector<double> p(s.params.begin(), s.params.end());
   const double loss_ref = ref.loss(p);
@@ -235,6 +261,43 @@ TEST_CASE("mlp gradient matches finite differences: no hidden layer (linreg, log
 
 TEST_CASE("mlp gradient matches finite differences: deeper, wider", "[mlp][fd]") {
   check_gradient(9, {16, 11, 5}, 4, dp::LossKind::softmax_xent, 12, 10);
+}
+
+// Mlp(5, {7, 4}, 3) lays out, last layer first: layers.2.weight [0, 12) (3 rows of 4),
+// layers.2.bias [12, 15), layers.1.weight [15, 43) (4 rows of 7), layers.1.bias [43, 47),
+// layers.0.weight [47, 82) (7 rows of 5), layers.0.bias [82, 89).
+TEST_CASE("mlp ready points: weight gradients in row blocks, each reported when final",
+          "[mlp][fd][buckets]") {
+  // Bucket ends inside weights: 5 -> rows [0, 2) of layers.2 end at 8; 20 -> 1 row of
+  // layers.1, 22; 30 -> 3 rows, 36; 50 -> 1 row of layers.0, 52; 60 -> 3 rows, 62. After
+  // each layer its end (15, 47, 89) as without ready points.
+  const std::vector<std::int64_t> points = {60, 5, 20, 30, 50, 89, 30};  // unsorted, repeated
+  const std::vector<std::int64_t> expected = {8, 15, 22, 36, 47, 52, 62, 89};
+  for (dp::LossKind kind : {dp::LossKind::softmax_xent, dp::LossKind::mse}) {
+    for (std::int64_t capacity : {6, 8}) {
+      INFO((kind == dp::LossKind::mse ? "mse" : "softmax_xent") << ", capacity " << capacity);
+      std::vector<std::int64_t> calls;
+      check_gradient(5, {7, 4}, 3, kind, capacity, 6, points, &calls);
+      CHECK(calls == expected);
+    }
+  }
+}
+
+TEST_CASE("mlp ready points: none inside a weight's rows adds no block", "[mlp][buckets]") {
+  std::vector<std::int64_t> calls;
+  SECTION("no ready points: one call per layer") {
+    check_gradient(5, {7, 4}, 3, dp::LossKind::softmax_xent, 6, 6, {}, &calls);
+    CHECK(calls == std::vector<std::int64_t>{15, 47, 89});
+  }
+  SECTION("points at tensor boundaries, in a weight's last row, or past the end") {
+    // 12/47: a weight's end and a layer's end; 41: inside layers.1's last row; 200: beyond.
+    check_gradient(5, {7, 4}, 3, dp::LossKind::softmax_xent, 6, 6, {12, 15, 41, 43, 47, 200}, &calls);
+    CHECK(calls == std::vector<std::int64_t>{15, 47, 89});
+  }
+  SECTION("a point in the first row of a weight reports that row") {
+    check_gradient(5, {7, 4}, 3, dp::LossKind::softmax_xent, 6, 6, {1}, &calls);
+    CHECK(calls == std::vector<std::int64_t>{4, 15, 47, 89});
+  }
 }
 
 TEST_CASE("mlp evaluate agrees with forward_backward's loss", "[mlp]") {
