@@ -18,17 +18,14 @@ fail() { echo "FAIL: $*"; exit 1; }
 check="$src/tests/gpu-check.sh"
 py=$(command -v python3 || echo /usr/bin/python3)
 [[ -x "$build/dptrain" ]] || fail "no dptrain in $build"
-# `status STEP DIR` prints the step's status in DIR/summary.json.
-status() {
+# `step_field FIELD STEP DIR` prints one field of the step's entry in DIR/summary.json.
+step_field() {
   "$py" -c 'import json, sys
-s = json.load(open(sys.argv[2] + "/summary.json"))
-print(next(x["status"] for x in s["steps"] if x["name"] == sys.argv[1]))' "$1" "$2"
+s = json.load(open(sys.argv[3] + "/summary.json"))
+print(next(x[sys.argv[1]] for x in s["steps"] if x["name"] == sys.argv[2]))' "$1" "$2" "$3"
 }
-note() {
-  "$py" -c 'import json, sys
-s = json.load(open(sys.argv[2] + "/summary.json"))
-print(next(x["note"] for x in s["steps"] if x["name"] == sys.argv[1]))' "$1" "$2"
-}
+status() { step_field status "$1" "$2"; }
+note() { step_field note "$1" "$2"; }
 common=(--allow-no-gpu --deps system --build-dir "$build" --quick --min-accuracy 0.5)
 
 # ---------------------------------------------------------------- 1. bad options
