@@ -5,7 +5,7 @@ a Markdown table on stderr).
 For each global batch in --batches (default 128, 1024, 8192) it runs
 
   dptrain (1 rank):  mpirun -n 1 [launch/mpi-env.sh flags] --bind-to none DPTRAIN --device cuda
-                     --comm auto --model mlp --hidden 256,128 --batch-size B --steps W+S
+                     --comm auto --gpu-data resident --model mlp --hidden 256,128 --batch-size B --steps W+S
                      --lr 1e-3 --lr-schedule constant --optimizer adamw ... --progress none
                      --check-every 0 --run-dir RUN
   PyTorch (in this process, torch on the same GPU): the same MLP (784-256-128-10, ReLU),
@@ -13,11 +13,17 @@ For each global batch in --batches (default 128, 1024, 8192) it runs
                      eps=1e-8, weight_decay=0), the same data resident on the GPU, a
                      random permutation per epoch and X[idx] gathers, W+S steps.
 
-and compares the MEDIAN step time over the S steps after the W warm-up steps.
+and compares the MEDIAN step time over the S steps after the W warm-up steps. Both sides
+also report the loop time per step over all W+S steps (loop_ms_per_step), a check on the
+per-step timers. The JSON is rewritten after every batch size, so a run cut short keeps
+what it measured; a batch size whose dptrain run fails still gets its PyTorch times (and
+"dptrain_error"), one whose PyTorch eager run fails goes to "failed_batches".
 
   dptrain  - "step_ms" of the per-step "train" records of RUN/metrics.jsonl (written for
              every step; --log-every only paces progress lines): gather + forward/backward
-             + all-reduce + Adam, as timed on rank 0. dptrain reads each step's loss back
+             + all-reduce + Adam, as timed on rank 0, full batches only (dptrain keeps an
+             epoch's shorter last batch; PyTorch here never takes one; the JSON counts the
+             ones left out). dptrain reads each step's loss back
              to the host, so a step's time includes the device work. As a cross-check the
              report also gives the loop time per step from the "eval" records' epoch_s
              (shuffle and bookkeeping included, evaluation excluded).
@@ -26,7 +32,7 @@ and compares the MEDIAN step time over the S steps after the W warm-up steps.
              drawn outside the timed region, as dptrain shuffles outside its step timer.
              fp32 with TF32 OFF (torch.backends.cuda.matmul.allow_tf32 = False, cuDNN too,
              float32 matmul precision "highest") unless --tf32 (then both sides use TF32).
-             Variants: "eager" (AdamW's default CUDA implementation, foreach), "fused"
+             Variants: "eager" (AdamW(foreach=True), PyTorch's default on CUDA), "fused"
              (AdamW(fused=True)) and "graph" (the whole step captured once in a CUDA graph
              with fused, capturable AdamW, replayed per step); --variants picks.
 
@@ -75,7 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batches", default="128,1024,8192", help="global batch sizes, comma-separated")
     p.add_argument("--steps", type=int, default=300, help="measured steps per batch size (after the warm-up)")
     p.add_argument("--warmup", type=int, default=30, help="warm-up steps per run, left out of the statistics")
-    p.add_argument("--quick", action="store_true", help="--steps 60 --warmup 10 (unless given)")
+    p.add_argument("--quick", action="store_true", help="--steps 60 (unless given)")
     p.add_argument("--hidden", default="256,128", help="hidden widths of the MLP")
     p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (constant schedule on both sides)")
     p.add_argument("--seed", type=int, default=42, help="seed of both sides")
@@ -95,7 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="also write the JSON here (default: runs/gpu_step-<date>-<time>.json in the repo)")
     p.add_argument("--keep-runs", metavar="DIR", default=None,
                    help="keep the dptrain run directories under DIR (default: temporary, deleted)")
-    p.add_argument("--timeout", type=float, default=900, help="seconds allowed per dptrain run")
+    p.add_argument("--timeout", type=float, default=300, help="seconds allowed per dptrain run")
     p.add_argument("--cpu-selftest", action="store_true",
                    help="testing this script on a machine without a GPU: dptrain --device cpu and torch on "
                         "the CPU; the numbers are NOT a GPU measurement (the JSON says selftest: true)")
@@ -104,8 +110,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         given = set(argv if argv is not None else sys.argv[1:])
         if "--steps" not in given and not any(a.startswith("--steps=") for a in given):
             args.steps = 60
-        if "--warmup" not in given and not any(a.startswith("--warmup=") for a in given):
-            args.warmup = 10
     try:
         args.batch_list = [int(b) for b in args.batches.split(",") if b.strip()]
         args.hidden_list = [int(h) for h in args.hidden.split(",") if h.strip()]
@@ -137,7 +141,9 @@ def import_torch():
         try:
             python = bl.torch_python(None)
         except SystemExit as e2:
-            raise SystemExit2(str(e2))
+            # benchlib's message starts with "error:" and names other scripts' --python.
+            msg = str(e2).removeprefix("error: ").replace(" or pass --python", " or set $PYTHON")
+            raise SystemExit2(msg)
         if os.path.realpath(python) == os.path.realpath(sys.executable):
             raise SystemExit2(f"no usable torch: {e}")
         bl.log(f"[gpu_step] {sys.executable} has no torch/numpy; re-running under {python}")
@@ -172,6 +178,20 @@ def device_info(torch, device) -> dict:
     else:
         info["name"] = f"CPU ({bl.cpu_model()})"
     return info
+
+
+def tf32_state(torch) -> dict:
+    """What the process really uses: the legacy switches, the newer fp32_precision settings
+    where this PyTorch has them, and the driver-level override."""
+    st = {"matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+          "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+          "float32_matmul_precision": torch.get_float32_matmul_precision(),
+          "NVIDIA_TF32_OVERRIDE": os.environ.get("NVIDIA_TF32_OVERRIDE")}
+    try:  # PyTorch >= 2.9; older versions raise on unknown attributes
+        st["matmul_fp32_precision"] = str(torch.backends.cuda.matmul.fp32_precision)
+    except (AttributeError, AssertionError, RuntimeError):
+        pass
+    return st
 
 
 # ---------------------------------------------------------------- data
@@ -230,8 +250,9 @@ def step_stats(ms: list[float]) -> dict:
 # ---------------------------------------------------------------- dptrain
 
 def run_dptrain(args, dptrain: Path, batch: int, data_args: list[str], run_dir: Path) -> dict:
+    # On the GPU the data set stays resident (batches gathered on the device), as PyTorch's does.
     dp_args = (data_args + ["--device", "cpu" if args.cpu_selftest else "cuda"] +
-               ([] if args.cpu_selftest else ["--comm", args.comm]) +
+               ([] if args.cpu_selftest else ["--comm", args.comm, "--gpu-data", "resident"]) +
                ["--model", "mlp", "--hidden", args.hidden, "--batch-size", str(batch),
                 "--steps", str(args.warmup + args.steps), "--lr", repr(args.lr), "--lr-schedule", "constant",
                 "--warmup-steps", "0", "--optimizer", "adamw", "--weight-decay", "0", "--beta1", "0.9",
@@ -248,7 +269,12 @@ def run_dptrain(args, dptrain: Path, batch: int, data_args: list[str], run_dir: 
     if len(train) != args.warmup + args.steps:
         raise SystemExit(f"error: {run_dir}/metrics.jsonl has {len(train)} train records, "
                          f"expected {args.warmup + args.steps}")
-    measured = [r for r in train if r["step"] > args.warmup]
+    # dptrain keeps an epoch's last, shorter batch; PyTorch here never takes one: compare
+    # full batches only.
+    after_warmup = [r for r in train if r["step"] > args.warmup]
+    measured = [r for r in after_warmup if r.get("samples", batch) == batch]
+    if not measured:
+        raise SystemExit(f"error: {run_dir}/metrics.jsonl: no full batch of {batch} rows after the warm-up")
     step_ms = [r["step_ms"] for r in measured]
     phases = {ph: bl.rounded(bl.median([r.get(k, 0.0) for r in measured]))
               for ph, k in (("data", "data_ms"), ("compute", "compute_ms"),
@@ -259,6 +285,8 @@ def run_dptrain(args, dptrain: Path, batch: int, data_args: list[str], run_dir: 
     all_ms = [r["step_ms"] for r in train]
     return {
         "step_ms": step_stats(step_ms),
+        "partial_batches_left_out": len(after_warmup) - len(measured),
+        "gpu_data": cfg.get("gpu-data"),
         "phase_ms_median": phases,
         "loop_ms_per_step": bl.rounded(1e3 * loop_s / len(train)) if run["eval"] else None,
         "mean_step_ms_all_steps": bl.rounded(bl.mean(all_ms)),
@@ -285,7 +313,9 @@ def time_pytorch(torch, device, args, data_t: dict, batch: int, variant: str) ->
     model = nn.Sequential(*layers).to(device)
     loss_fn = nn.CrossEntropyLoss()
     opt_kw = dict(lr=args.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
-    if variant == "fused":
+    if variant == "eager":
+        opt_kw["foreach"] = True  # PyTorch's default on CUDA today; pinned so the baseline cannot move
+    elif variant == "fused":
         opt_kw["fused"] = True
     elif variant == "graph":
         opt_kw.update(fused=True, capturable=True)
@@ -308,6 +338,7 @@ def time_pytorch(torch, device, args, data_t: dict, batch: int, variant: str) ->
     total = args.warmup + args.steps
     times: list[float] = []
     losses: list[float] = []
+    loop_t0 = time.perf_counter()
     if variant in ("eager", "fused"):
         for _ in range(total):
             idx = next_idx()
@@ -353,9 +384,11 @@ def time_pytorch(torch, device, args, data_t: dict, batch: int, variant: str) ->
             losses.append(static_loss.item())
             sync()
             times.append(1e3 * (time.perf_counter() - t0))
+    loop_ms = 1e3 * (time.perf_counter() - loop_t0) / total
     measured = times[args.warmup:]
-    return {"step_ms": step_stats(measured), "final_loss": bl.rounded(losses[-1], 6),
-            "optimizer": {k: v for k, v in opt_kw.items() if k in ("fused", "capturable")} or "default (foreach)"}
+    return {"step_ms": step_stats(measured), "loop_ms_per_step": bl.rounded(loop_ms),
+            "final_loss": bl.rounded(losses[-1], 6),
+            "optimizer": {k: v for k, v in opt_kw.items() if k in ("foreach", "fused", "capturable")}}
 
 
 # ---------------------------------------------------------------- main
@@ -395,19 +428,71 @@ def main(argv: list[str] | None = None) -> int:
     data_t = {"x": x, "y": y, "classes": int(data["y"].max()) + 1}
     keep = Path(args.keep_runs).resolve() if args.keep_runs else None
     scratch = Path(tempfile.mkdtemp(prefix="dptrain-gpu-step-"))
-    results = []
+    out = Path(args.out) if args.out else bl.repo_root() / "runs" / time.strftime("gpu_step-%Y%m%d-%H%M%S.json")
+    results: list[dict] = []
+    failed_batches: list[dict] = []  # batches without a PyTorch eager time (no ratio possible)
     broken: dict[str, str] = {}  # optional PyTorch variants that failed once are not retried
-    failed = False
+    state = {"failed": False, "interrupted": False}
+
+    def report() -> dict:
+        with_ratio = [r for r in results if "ratio" in r]
+        return {
+            "benchmark": "gpu_step",
+            "selftest": args.cpu_selftest,
+            "complete": not state["failed"] and not state["interrupted"] and len(results) == len(args.batch_list),
+            "interrupted": state["interrupted"],
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "device_name": gpu.get("name"),
+            "gpu": gpu,
+            "machine": machine,
+            "dptrain": None if dptrain is None else {"binary": str(dptrain), **bl.git_info()},
+            "config": {"batches": args.batch_list, "steps": args.steps, "warmup": args.warmup,
+                       "model": f"mlp {'-'.join(map(str, [784] + args.hidden_list + [10]))}",
+                       "optimizer": f"adamw lr={args.lr} betas=(0.9,0.999) eps=1e-8 wd=0, constant schedule",
+                       "loss": "softmax cross-entropy (mean)", "data": data["kind"],
+                       "data_dir": args.data_dir if data["kind"] == "fashion-mnist" else None,
+                       "tf32": args.tf32, "tf32_state": tf32_state(torch), "comm": args.comm, "bind": args.bind,
+                       "seed": args.seed, "variants": args.variant_list,
+                       "statistic": "median step time after the warm-up, full batches only"},
+            "target_ratio": TARGET_RATIO,
+            "all_meet_target": bool(with_ratio) and all(r["meets_target"] for r in with_ratio),
+            "results": results,
+            "failed_batches": failed_batches,
+        }
+
+    def write_report(final: bool) -> None:
+        """After every batch (a run cut short keeps what it measured) and at the end."""
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_name(out.name + ".part")
+            tmp.write_text(json.dumps(report(), indent=2) + "\n")
+            tmp.replace(out)
+            if final:
+                bl.log(f"[gpu_step] report written to {out}")
+        except OSError as e:
+            bl.log(f"[gpu_step] warning: cannot write {out}: {e}")
+
+    def one_line(e: BaseException) -> str:
+        return ((str(e).splitlines() or [type(e).__name__])[0] or type(e).__name__)[:300]
+
     try:
         data_args = [] if dptrain is None else dptrain_data_args(args, data, scratch)
         for batch in args.batch_list:
             if batch > x.shape[0]:
-                raise SystemExit(f"error: batch {batch} is larger than the data set ({x.shape[0]} rows)")
+                failed_batches.append({"batch": batch, "error": f"larger than the data set ({x.shape[0]} rows)"})
+                state["failed"] = True
+                continue
             res: dict = {"batch": batch}
             if dptrain is not None:
                 bl.log(f"[gpu_step] batch {batch}: dptrain")
-                res["dptrain"] = run_dptrain(args, dptrain, batch, data_args, (keep or scratch) / f"dptrain-b{batch}")
-                res["dptrain_ms"] = res["dptrain"]["step_ms"]["median"]
+                try:
+                    res["dptrain"] = run_dptrain(args, dptrain, batch, data_args,
+                                                 (keep or scratch) / f"dptrain-b{batch}")
+                    res["dptrain_ms"] = res["dptrain"]["step_ms"]["median"]
+                except (Exception, SystemExit) as e:  # noqa: BLE001  the PyTorch side still runs
+                    res["dptrain_error"] = one_line(e)
+                    bl.log(f"[gpu_step] batch {batch}: dptrain failed: {res['dptrain_error']}")
+                    state["failed"] = True
             res["pytorch"] = {}
             for variant in args.variant_list:
                 bl.log(f"[gpu_step] batch {batch}: PyTorch {variant}")
@@ -417,15 +502,19 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     res["pytorch"][variant] = time_pytorch(torch, device, args, data_t, batch, variant)
                 except Exception as e:  # noqa: BLE001  an optional variant may be unsupported
-                    if variant == "eager":
-                        raise
-                    msg = (str(e).splitlines() or [type(e).__name__])[0][:300]
+                    msg = one_line(e)
                     bl.log(f"[gpu_step] PyTorch {variant} failed: {msg}")
                     res["pytorch"][variant] = {"error": msg}
                     broken[variant] = msg
                     if device.type == "cuda":
                         torch.cuda.synchronize()  # surface a broken context here, not in the next run
             ok = {v: r["step_ms"]["median"] for v, r in res["pytorch"].items() if "step_ms" in r}
+            if "eager" not in ok:
+                res["error"] = f"PyTorch eager failed: {res['pytorch']['eager'].get('error')}"
+                failed_batches.append(res)
+                state["failed"] = True
+                write_report(final=False)
+                continue
             res["pytorch_ms"] = ok["eager"]
             best = min(ok, key=ok.get)
             res["pytorch_best_ms"], res["pytorch_best_variant"] = ok[best], best
@@ -435,46 +524,23 @@ def main(argv: list[str] | None = None) -> int:
                 res["meets_target"] = res["ratio"] <= TARGET_RATIO
                 res["meets_target_vs_best"] = res["ratio_vs_best"] <= TARGET_RATIO
             results.append(res)
+            write_report(final=False)
             bl.log(f"[gpu_step] batch {batch}: dptrain {res.get('dptrain_ms')} ms, PyTorch eager "
                    f"{res['pytorch_ms']} ms, best {best} {res['pytorch_best_ms']} ms, ratio {res.get('ratio')}")
-    except SystemExit as e:
-        # A failed run: still write what was measured, then exit 1.
-        bl.log(str(e) if e.code not in (None, 0) else "")
-        failed = True
+    except KeyboardInterrupt:
+        # SIGINT, or SIGTERM from a time limit (benchlib turns it into this): keep what was measured.
+        bl.log("[gpu_step] interrupted: writing what was measured")
+        state["interrupted"] = True
+    except (Exception, SystemExit) as e:  # noqa: BLE001  anything else: still write what was measured
+        bl.log(f"[gpu_step] error: {one_line(e)}")
+        state["failed"] = True
     finally:
         bl.remove_tree(scratch)
 
     machine["loadavg_at_end"] = bl.loadavg()
-    with_ratio = [r for r in results if "ratio" in r]
-    report = {
-        "benchmark": "gpu_step",
-        "selftest": args.cpu_selftest,
-        "complete": not failed and len(results) == len(args.batch_list),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "device_name": gpu.get("name"),
-        "gpu": gpu,
-        "machine": machine,
-        "dptrain": None if dptrain is None else {"binary": str(dptrain), **bl.git_info()},
-        "config": {"batches": args.batch_list, "steps": args.steps, "warmup": args.warmup,
-                   "model": f"mlp {'-'.join(map(str, [784] + args.hidden_list + [10]))}",
-                   "optimizer": f"adamw lr={args.lr} betas=(0.9,0.999) eps=1e-8 wd=0, constant schedule",
-                   "loss": "softmax cross-entropy (mean)", "data": data["kind"],
-                   "data_dir": args.data_dir if data["kind"] == "fashion-mnist" else None,
-                   "tf32": args.tf32, "comm": args.comm, "bind": args.bind, "seed": args.seed,
-                   "variants": args.variant_list, "statistic": "median step time after the warm-up"},
-        "target_ratio": TARGET_RATIO,
-        "all_meet_target": bool(with_ratio) and all(r["meets_target"] for r in with_ratio),
-        "results": results,
-    }
-    text = json.dumps(report, indent=2) + "\n"
-    sys.stdout.write(text)
-    out = Path(args.out) if args.out else bl.repo_root() / "runs" / time.strftime("gpu_step-%Y%m%d-%H%M%S.json")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
-        bl.log(f"[gpu_step] report written to {out}")
-    except OSError as e:
-        bl.log(f"[gpu_step] warning: cannot write {out}: {e}")
+    sys.stdout.write(json.dumps(report(), indent=2) + "\n")
+    write_report(final=True)
+    failed = state["failed"] or state["interrupted"]
 
     bl.log("")
     bl.log(f"GPU step time, {gpu.get('name')}, median of {args.steps} steps, TF32 {'on' if args.tf32 else 'off'}"
@@ -492,6 +558,11 @@ def main(argv: list[str] | None = None) -> int:
             cells.append(fmt(pr["step_ms"]["median"]) if "step_ms" in pr else "failed")
         cells.append("-" if "ratio_vs_best" not in r else f"{r['ratio_vs_best']:.3f} ({r['pytorch_best_variant']})")
         bl.log("| " + " | ".join(cells) + " |")
+    for r in failed_batches:
+        bl.log(f"batch {r['batch']}: FAILED: {r.get('error')}")
+    for r in results:
+        if "dptrain_error" in r:
+            bl.log(f"batch {r['batch']}: dptrain FAILED: {r['dptrain_error']}")
     return 1 if failed else 0
 
 

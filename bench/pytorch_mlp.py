@@ -137,7 +137,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
     try:
-        from numpy.core import multiarray as np_multiarray
+        try:  # numpy >= 2 moved it (numpy.core still works there, with a warning)
+            from numpy._core import multiarray as np_multiarray
+        except ImportError:
+            from numpy.core import multiarray as np_multiarray
         if args.hugepages != "default":
             np_multiarray._set_madvise_hugepage(args.hugepages == "on")
         numpy_hugepages = bool(np_multiarray._get_madvise_hugepage())

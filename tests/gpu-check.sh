@@ -455,7 +455,14 @@ step_gpu_info() {
   say "cmake: $(cmake --version 2>&1 | head -n1); ninja: $(ninja --version 2>&1); c++: $(c++ --version 2>&1 | head -n1)"
   local py
   for py in "$PY" /usr/bin/python3; do
-    torch_info=$("$py" -c 'import torch; print(f"torch {torch.__version__} (CUDA {torch.version.cuda}, cuda available: {torch.cuda.is_available()})")' 2>/dev/null) && break
+    # bench/gpu_step.py needs numpy too, which PyTorch's wheels do not bring.
+    torch_info=$("$py" -c 'import torch
+try:
+    import numpy
+    np = "numpy " + numpy.__version__
+except ImportError:
+    np = "NO numpy (bench/gpu_step.py needs it)"
+print(f"torch {torch.__version__} (CUDA {torch.version.cuda}, cuda available: {torch.cuda.is_available()}), {np}")' 2>/dev/null) && break
     torch_info="torch: not importable by $PY or /usr/bin/python3"
   done
   say "python: $py: $torch_info"
@@ -473,16 +480,23 @@ step_gpu_info() {
     return 1
   fi
   nvidia-smi || true
-  q=$(nvidia-smi --query-gpu=name,driver_version,compute_cap,memory.total --format=csv,noheader | head -n1)
-  IFS=, read -r gpu_name gpu_driver gpu_cc gpu_mem <<<"$q"
+  local mode
+  q=$(nvidia-smi --query-gpu=name,driver_version,compute_cap,memory.total,compute_mode --format=csv,noheader | head -n1)
+  IFS=, read -r gpu_name gpu_driver gpu_cc gpu_mem mode <<<"$q"
   gpu_name=$(echo "$gpu_name" | xargs) gpu_driver=$(echo "$gpu_driver" | xargs)
-  gpu_cc=$(echo "$gpu_cc" | xargs) gpu_mem=$(echo "$gpu_mem" | xargs)
+  gpu_cc=$(echo "$gpu_cc" | xargs) gpu_mem=$(echo "$gpu_mem" | xargs) mode=$(echo "$mode" | xargs)
   gpu_cuda=$(nvidia-smi | sed -n 's/.*CUDA Version: *\([0-9.]*\).*/\1/p' | head -n1)
   say "GPU: $gpu_name, driver $gpu_driver, CUDA (driver) $gpu_cuda, compute capability $gpu_cc, $gpu_mem"
   say "GPUs: $(nvidia-smi -L | grep -c '^GPU')"
   have_gpu=1
   [[ -n "$nvcc_version" ]] || { fail "GPU found, but no nvcc: the CUDA backend cannot be built"; return 1; }
   STEP_NOTE="$gpu_name, driver $gpu_driver, CUDA $gpu_cuda, nvcc $nvcc_version, sm_${gpu_cc/./}, compute-sanitizer ${sanitizer_version:-MISSING}"
+  # Exclusive_Process: one process per GPU, so bench-step's dptrain cannot run while PyTorch
+  # holds the GPU, and the 2-rank runs cannot share it.
+  if [[ $mode == Exclusive* ]]; then
+    say "warning: compute mode $mode: only one process at a time may use the GPU"
+    STEP_NOTE="$STEP_NOTE; compute mode $mode (multi-process steps will fail)"
+  fi
 }
 
 # ------------------------------------------------------------------ build
@@ -753,12 +767,17 @@ step_train_2ranks() { train_run 2 mpi train-2ranks; }
 
 # ------------------------------------------------------------------ benchmarks
 step_bench_step() {
-  local d args=(--dptrain "$build_dir/dptrain" --out "$out/gpu_step.json" --keep-runs "$work/runs/gpu_step") rc
+  # --timeout: a hung dptrain run costs 3 minutes, not the default 5.
+  local d args=(--dptrain "$build_dir/dptrain" --out "$out/gpu_step.json" --keep-runs "$work/runs/gpu_step" --timeout 180) rc
   d=$(resolve_data_dir) && args+=(--data-dir "$d")
   (( quick )) && args+=(--quick)
+  if (( have_gpu )) && [[ $torch_info == *"NO numpy"* ]]; then
+    fail "PyTorch is here but numpy is not: bench/gpu_step.py needs both ($torch_info)"
+    return 1
+  fi
   if (( ! have_gpu )); then
-    if [[ $torch_info == "torch: not importable"* ]]; then
-      STEP_STATUS=SKIP STEP_NOTE="no GPU and no PyTorch here: the CPU self-test needs torch (a GPU machine must have it)"
+    if [[ $torch_info == "torch: not importable"* || $torch_info == *"NO numpy"* ]]; then
+      STEP_STATUS=SKIP STEP_NOTE="no GPU and no PyTorch with numpy here: the CPU self-test needs both (a GPU machine must have them)"
       say "$STEP_NOTE"
       return 0
     fi
@@ -781,7 +800,11 @@ for x in r["results"]:
     s = f"b{x['batch']}: {x.get('dptrain_ms', float('nan')):.3f} vs {x['pytorch_ms']:.3f} ms"
     if "ratio" in x:
         s += f" (ratio {x['ratio']:.2f}, vs best {x['pytorch_best_variant']} {x['ratio_vs_best']:.2f})"
+    if "dptrain_error" in x:
+        s += f" (dptrain FAILED: {x['dptrain_error']})"
     parts.append(s)
+for x in r.get("failed_batches", []):
+    parts.append(f"b{x['batch']}: FAILED: {x.get('error')}")
 print(("all meet <= %.1f" % r["target_ratio"] if r["all_meet_target"] else "target <= %.1f MISSED" % r["target_ratio"])
       + "; " + "; ".join(parts) + ("" if r.get("complete") else "; INCOMPLETE"))
 print("ok" if r["all_meet_target"] else "missed")
