@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages dptrain needs, only those that are missing:
 #   launch/install-deps.sh build   compilers, CMake, Open MPI, OpenBLAS, CLI11, JSON, zlib, Fashion-MNIST
-#   launch/install-deps.sh test    the above plus Catch2 and Python/numpy for the tests
-#   launch/install-deps.sh bench   the above plus PyTorch (CPU) for the comparison benchmark
+#   launch/install-deps.sh test    the above plus Catch2, Python/numpy/matplotlib and PyTorch (CPU) for the tests
+#   launch/install-deps.sh bench   the same as test (the benchmarks need PyTorch and matplotlib)
 # Runs `apt-get update` once and `apt-get install -y` for what is missing; uses sudo when
 # not root. Installs nothing when everything is present.
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config libopenmpi-dev openmpi-bin libopenblas-dev
             libcli11-dev nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist)
-test_pkgs=(catch2 python3 python3-numpy python3-matplotlib)
+test_pkgs=(catch2 python3 python3-numpy python3-matplotlib python3-torch)
 bench_pkgs=(python3-torch python3-matplotlib)
 
 wanted=()

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""bench/gpu_step.py end to end on the CPU (--cpu-selftest), as far as a machine without a
+GPU can take it:  gpu_step_selftest.py DPTRAIN SOURCE_DIR
+
+Batches 128, 8192 and 99999 (larger than the data set), 3 warm-up + 5 measured steps:
+ - exit status 1 (one batch failed) and the JSON still written, with both good batches;
+ - every good batch has dptrain and PyTorch eager times and a ratio;
+ - at 8192, step 8 is the epoch's shorter last batch (60000 = 7 x 8192 + 2656): it is left
+   out of dptrain's statistics (4 measured, 1 counted as left out);
+ - 99999 is in failed_batches with a reason.
+Exits 77 (skipped) when no Python interpreter has both torch and numpy (Debian:
+python3-torch, in `launch/install-deps.sh test`).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+
+def fail(msg):
+    print(f"FAIL: {msg}")
+    sys.exit(1)
+
+
+def torch_python():
+    for c in (os.environ.get("PYTHON"), sys.executable, shutil.which("python3"), "/usr/bin/python3"):
+        if c and os.path.exists(c) and subprocess.run([c, "-c", "import torch, numpy"],
+                                                      capture_output=True).returncode == 0:
+            return c
+    return None
+
+
+def main():
+    dptrain, src = sys.argv[1], sys.argv[2]
+    py = torch_python()
+    if py is None:
+        print("no Python interpreter with torch and numpy (Debian: python3-torch): skipping")
+        return 77
+    data_dir = "/usr/share/datasets/fashion-mnist"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "gpu_step.json")
+        cmd = [py, os.path.join(src, "bench", "gpu_step.py"), "--cpu-selftest", "--batches", "128,8192,99999",
+               "--warmup", "3", "--steps", "5", "--variants", "eager", "--dptrain", dptrain,
+               "--data", "fashion-mnist", "--data-dir", data_dir, "--out", out, "--timeout", "120"]
+        if not os.path.exists(os.path.join(data_dir, "train-images-idx3-ubyte.gz")):
+            print(f"no Fashion-MNIST in {data_dir} (Debian: dataset-fashion-mnist): skipping")
+            return 77
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=280)
+        print(p.stderr[-3000:])
+        if p.returncode != 1:
+            fail(f"exit status {p.returncode}, expected 1 (batch 99999 cannot run)")
+        if not os.path.exists(out):
+            fail("no JSON written")
+        r = json.load(open(out))
+    if r.get("complete") is not False or not r.get("selftest"):
+        fail(f"complete={r.get('complete')} selftest={r.get('selftest')}")
+    by_batch = {x["batch"]: x for x in r["results"]}
+    if sorted(by_batch) != [128, 8192]:
+        fail(f"results for batches {sorted(by_batch)}, expected [128, 8192]")
+    for b, x in by_batch.items():
+        for key in ("dptrain_ms", "pytorch_ms", "ratio"):
+            if not isinstance(x.get(key), (int, float)) or x[key] <= 0:
+                fail(f"batch {b}: {key} = {x.get(key)}")
+        if x["pytorch"]["eager"].get("optimizer") != {"foreach": True}:
+            fail(f"batch {b}: eager optimizer {x['pytorch']['eager'].get('optimizer')}")
+    d = by_batch[8192]["dptrain"]
+    if d["partial_batches_left_out"] != 1 or d["step_ms"]["n"] != 4:
+        fail(f"batch 8192: {d['partial_batches_left_out']} left out, {d['step_ms']['n']} measured; expected 1 and 4")
+    if by_batch[128]["dptrain"]["partial_batches_left_out"] != 0:
+        fail("batch 128: a full batch was left out")
+    failed = r.get("failed_batches", [])
+    if [x["batch"] for x in failed] != [99999] or "larger than the data set" not in failed[0].get("error", ""):
+        fail(f"failed_batches = {failed}")
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
