@@ -221,6 +221,16 @@ time_left() {
   if (( time_limit == 0 )); then echo 999999; return; fi
   echo $(( script_t0 + time_limit - summary_reserve_s - $(date +%s) ))
 }
+# While a step runs: every 60 s, how long it has run and the last line of its log (a build
+# or a test suite runs for minutes, and its output goes to the log only).
+heartbeat() {
+  local name=$1 log=$2 t0 last
+  t0=$(date +%s)
+  while sleep 60 </dev/null >/dev/null 2>&1; do  # the sleep must not hold the console pipe open
+    last=$(tail -n 1 "$log" 2>/dev/null | tr -d '\r' | cut -c1-100)
+    printf '      ... %s: %d s; log: %s\n' "$name" $(( $(date +%s) - t0 )) "$last"
+  done
+}
 run_step() {  # run_step NAME "TITLE" [NEEDED STEP...] -- FUNCTION
   local name=$1 title=$2 need fn t0 rc=0 reason=""
   shift 2
@@ -251,7 +261,11 @@ run_step() {  # run_step NAME "TITLE" [NEEDED STEP...] -- FUNCTION
       mapfile -t stale < <(step_outputs "$name")
       (( ${#stale[@]} )) && rm -rf -- "${stale[@]}"
       t0=$(ts)
+      heartbeat "$name" "$work/$name.log" &
+      local beat=$!
       "$fn" >"$work/$name.log" 2>&1 </dev/null || rc=$?
+      kill "$beat" 2>/dev/null
+      wait "$beat" 2>/dev/null
       ST_TIME[$name]=$(elapsed "$t0")
       if [[ -n "$STEP_STATUS" ]]; then
         ST_STATUS[$name]=$STEP_STATUS
