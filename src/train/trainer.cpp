@@ -340,13 +340,6 @@ void Run::build_model() {
   // (comm/bootstrap.h; NCCL needs none).
   std::int64_t largest_count = 0;
   for (const Bucket& b : buckets) largest_count = std::max(largest_count, b.end - b.begin);
-  // Backward reports a bucket as soon as its last row of weight gradients is computed,
-  // not only after the whole layer (a 4096x4096 weight spans several 25 MB buckets).
-  if (buckets.size() > 1) {
-    std::vector<std::int64_t> ends;
-    for (const Bucket& b : buckets) ends.push_back(b.end);
-    model_->set_ready_points(std::move(ends));
-  }
   keep_large_blocks_in_heap(static_cast<std::size_t>(largest_count) * sizeof(float));
   if (backend == Backend::cpu) {
     reducer_ =
@@ -358,6 +351,14 @@ void Run::build_model() {
 #if defined(DPTRAIN_HAVE_CUDA)
     reducer_ = std::make_unique<NcclGradientSync>(*nccl_, grads_.data(), buckets, ctx_);
 #endif
+  }
+  // Where buckets start during backward, backward reports a bucket as soon as its last row
+  // of weight gradients is computed, not only after the whole layer (a 4096x4096 weight
+  // spans several 25 MB buckets).
+  if (reducer_ && reducer_->overlapping()) {
+    std::vector<std::int64_t> ends;
+    for (const Bucket& b : buckets) ends.push_back(b.end);
+    model_->set_ready_points(std::move(ends));
   }
 
   eval_idx_.resize(static_cast<std::size_t>(cfg_.eval_batch_size));
