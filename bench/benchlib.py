@@ -199,6 +199,14 @@ def _terminate_as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def sigterm_as_interrupt() -> None:
+    """From now on a SIGTERM (timeout(1), a batch system) raises KeyboardInterrupt in the
+    main thread, as Ctrl-C does, so that the caller can end its mpirun session and keep
+    what it measured (unless someone installed another handler)."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+
+
 def run_dptrain(dptrain: Path, ranks: int, args: list[str], run_dir: Path, *, bind: str = "default",
                 extra_mpirun: list[str] | None = None, timeout_s: float = 3600) -> dict:
     """Runs `mpirun -n RANKS [flags] DPTRAIN ARGS --run-dir RUN_DIR` and returns
@@ -210,8 +218,7 @@ def run_dptrain(dptrain: Path, ranks: int, args: list[str], run_dir: Path, *, bi
     log("+ " + " ".join(cmd))
     # mpirun runs in a session of its own (so a timeout can end all of it): a SIGTERM to this
     # script (timeout(1), a batch system) must end that session too, as Ctrl-C does.
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    sigterm_as_interrupt()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)

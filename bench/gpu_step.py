@@ -395,6 +395,7 @@ def time_pytorch(torch, device, args, data_t: dict, batch: int, variant: str) ->
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    bl.sigterm_as_interrupt()  # a time limit's SIGTERM still writes what was measured
     try:
         torch = import_torch()
         if args.cpu_selftest:
@@ -528,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
             bl.log(f"[gpu_step] batch {batch}: dptrain {res.get('dptrain_ms')} ms, PyTorch eager "
                    f"{res['pytorch_ms']} ms, best {best} {res['pytorch_best_ms']} ms, ratio {res.get('ratio')}")
     except KeyboardInterrupt:
-        # SIGINT, or SIGTERM from a time limit (benchlib turns it into this): keep what was measured.
+        # SIGINT, or SIGTERM from a time limit (turned into this above): keep what was measured.
         bl.log("[gpu_step] interrupted: writing what was measured")
         state["interrupted"] = True
     except (Exception, SystemExit) as e:  # noqa: BLE001  anything else: still write what was measured

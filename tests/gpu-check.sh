@@ -27,8 +27,10 @@
 # gpu-check.log (this console), gpu_step.json, allreduce.json, allreduce-nccl.json, kernels.json,
 # overlap-{cpu,gpu-staged,gpu-nccl}.json, env.sh (the bundle's
 # environment, to `source` for manual runs), gpu-check-logs.tar.gz (every step's full log
-# and the training runs). Exit status: 0 all steps passed on a GPU; 1 a step failed or did
-# not run; 2 bad arguments; 3 no GPU (--allow-no-gpu) and nothing failed.
+# and the training runs). Exit status: 0 every step that ran passed on a GPU (steps left out
+# by --only/--skip or not started for --time-limit make the verdict "PASS (partial: ...)");
+# 1 a step failed, or did not run because a step it needs failed; 2 bad arguments; 3 no
+# GPU (--allow-no-gpu) and nothing failed.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -125,7 +127,7 @@ case "$deps_mode" in auto|bundle|system) ;; *) die "--deps must be auto, bundle 
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || die "--jobs must be a positive integer, got '$jobs'"
 [[ -z "$sanitizer_timeout" || $sanitizer_timeout =~ ^[1-9][0-9]*$ ]] ||
   die "--sanitizer-timeout must be a positive number of seconds, got '$sanitizer_timeout'"
-[[ $time_limit =~ ^[0-9]+$ ]] || die "--time-limit must be a number of seconds, got '$time_limit'"
+[[ $time_limit =~ ^(0|[1-9][0-9]*)$ ]] || die "--time-limit must be a number of seconds, got '$time_limit'"
 [[ $script_t0 =~ ^[0-9]+$ ]] || die "DPTRAIN_GPU_CHECK_T0 must be seconds since the epoch, got '$script_t0'"
 (( time_limit == 0 || time_limit >= 60 )) ||
   die "--time-limit $time_limit: give at least 60 s (20 s of it are kept for the summary)"
@@ -207,7 +209,7 @@ step_outputs() {
     gpu-tests|cpu-tests) stale=("$work/$1.xml") ;;
     sanitizer) stale=("$work"/sanitizer-*.txt) ;;
     train-1rank|train-2ranks) stale=("$work/runs/$1") ;;
-    bench-step) stale=("$out/gpu_step.json" "$work/gpu_step.stdout" "$work/runs/gpu_step") ;;
+    bench-step) stale=("$out/gpu_step.json" "$out/gpu_step.json.part" "$work/gpu_step.stdout" "$work/runs/gpu_step") ;;
     bench-allreduce) stale=("$out/allreduce.json" "$out/allreduce-nccl.json") ;;
     bench-kernels) stale=("$out/kernels.json") ;;
     bench-overlap) stale=("$out"/overlap-*.json) ;;
@@ -227,6 +229,7 @@ heartbeat() {
   local name=$1 log=$2 t0 last
   t0=$(date +%s)
   while sleep 60 </dev/null >/dev/null 2>&1; do  # the sleep must not hold the console pipe open
+    kill -0 "$$" 2>/dev/null || exit 0           # the script died mid-step: stop too
     last=$(tail -n 1 "$log" 2>/dev/null | tr -d '\r' | cut -c1-100)
     printf '      ... %s: %d s; log: %s\n' "$name" $(( $(date +%s) - t0 )) "$last"
   done
@@ -246,14 +249,15 @@ run_step() {  # run_step NAME "TITLE" [NEEDED STEP...] -- FUNCTION
   else
     for need in "${needs[@]}"; do
       case "${ST_STATUS[$need]:-}" in
-        FAIL|"NOT RUN"|"NO TIME") reason="needs $need, which did not pass"; break ;;
+        "NO TIME") reason="NO TIME"; break ;;
+        FAIL|"NOT RUN") reason="needs $need, which did not pass"; break ;;
         NOGPU) reason="needs a GPU"; break ;;
       esac
     done
-    if [[ -n "$reason" ]]; then
-      ST_STATUS[$name]="NOT RUN" ST_NOTE[$name]=$reason
-    elif (( $(time_left) < min_step_s )); then
+    if [[ $reason == "NO TIME" ]] || { [[ -z "$reason" ]] && (( $(time_left) < min_step_s )); }; then
       ST_STATUS[$name]="NO TIME" ST_NOTE[$name]="not started: --time-limit $time_limit s reached"
+    elif [[ -n "$reason" ]]; then
+      ST_STATUS[$name]="NOT RUN" ST_NOTE[$name]=$reason
     else
       printf '[%d/%d] %-16s %s (log: %s)\n' "$step_index" "${#all_steps[@]}" "$name" "$title" "$work/$name.log"
       STEP_NOTE="" STEP_STATUS="" STEP_DATA=""
@@ -300,7 +304,7 @@ run_logged() {  # the command line goes to stderr, so a command's stdout may be 
     return 124
   fi
   if (( left < limit )); then
-    limit=$left grace=5
+    limit=$left grace=15  # > bench/benchlib.py's 10 s for an mpirun session to end
     echo "+ $*  (limited to $limit s by --time-limit)" >&2
   else
     echo "+ $*" >&2
@@ -467,18 +471,22 @@ step_gpu_info() {
   say "compute-sanitizer: ${sanitizer_version:-not found}"
   command -v ncu >/dev/null && say "ncu: $(ncu --version 2>&1 | tail -n1)"
   say "cmake: $(cmake --version 2>&1 | head -n1); ninja: $(ninja --version 2>&1); c++: $(c++ --version 2>&1 | head -n1)"
-  local py
-  for py in "$PY" /usr/bin/python3; do
-    # bench/gpu_step.py needs numpy too, which PyTorch's wheels do not bring.
-    torch_info=$("$py" -c 'import torch
+  # bench/gpu_step.py needs numpy too, which PyTorch's wheels do not bring; it uses the
+  # first of $PY, $PYTHON, /usr/bin/python3 that has both.
+  local py info torch_py=""
+  torch_info="torch: not importable by $PY or /usr/bin/python3"
+  for py in "$PY" ${PYTHON:+"$PYTHON"} /usr/bin/python3; do
+    info=$("$py" -c 'import torch
 try:
     import numpy
     np = "numpy " + numpy.__version__
 except ImportError:
     np = "NO numpy (bench/gpu_step.py needs it)"
-print(f"torch {torch.__version__} (CUDA {torch.version.cuda}, cuda available: {torch.cuda.is_available()}), {np}")' 2>/dev/null) && break
-    torch_info="torch: not importable by $PY or /usr/bin/python3"
+print(f"torch {torch.__version__} (CUDA {torch.version.cuda}, cuda available: {torch.cuda.is_available()}), {np}")' 2>/dev/null) || continue
+    if [[ $info != *"NO numpy"* ]]; then torch_info=$info torch_py=$py; break; fi
+    [[ -n "$torch_py" ]] || torch_info=$info torch_py=$py  # torch without numpy: keep looking
   done
+  py=${torch_py:-$PY}
   say "python: $py: $torch_info"
   local why=""
   if ! command -v nvidia-smi >/dev/null; then
@@ -563,7 +571,10 @@ step_build() {
   fi
   t0=$(ts)
   local werror_note=""
-  if ! run_logged 3600 cmake --build "$build_dir" -j "$jobs"; then
+  local brc=0
+  run_logged 3600 cmake --build "$build_dir" -j "$jobs" || brc=$?
+  (( brc == 124 || brc == 137 )) && { fail "the build did not finish in time (exit $brc)"; return 1; }
+  if (( brc != 0 )); then
     # A newer host compiler than the project's CI may warn where it did not; the GPU
     # validation is still worth running, so rebuild once without -Werror and say so.
     say "build failed; retrying once with -DDPTRAIN_WERROR=OFF (warnings recorded, not fatal)"
@@ -983,7 +994,9 @@ if (( have_gpu || allow_no_gpu )); then
   else
     step_index=$((step_index + 1))
     ST_STATUS[sanitizer]=SKIP ST_NOTE[sanitizer]="no GPU" ST_TIME[sanitizer]=0 ST_TITLE[sanitizer]="compute-sanitizer"
-    printf '      %-8s %-16s %7s s  %s\n' SKIP sanitizer 0 "no GPU"
+    [[ ${ST_STATUS[gpu-info]} == "NO TIME" ]] &&
+      ST_STATUS[sanitizer]="NO TIME" ST_NOTE[sanitizer]="not started: --time-limit $time_limit s reached"
+    printf '      %-8s %-16s %7s s  %s\n' "${ST_STATUS[sanitizer]}" sanitizer 0 "${ST_NOTE[sanitizer]}"
   fi
   run_step cpu-tests "ctest -LE gpu: the rest of the suite" build -- step_cpu_tests
 else

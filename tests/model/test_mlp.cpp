@@ -283,6 +283,30 @@ TEST_CASE("mlp ready points: weight gradients in row blocks, each reported when 
   }
 }
 
+TEST_CASE("mlp ready points: with accumulate, every row block adds to what grads holds", "[mlp][buckets]") {
+  // Two passes over the same batch with accumulate on the second: 2x the gradient of one
+  // pass without blocks (GEMM beta = 1 on every block, not only the last).
+  dp::Mlp plain(5, {7, 4}, 3, dp::LossKind::softmax_xent, 6);
+  dp::Mlp blocked(5, {7, 4}, 3, dp::LossKind::softmax_xent, 6);
+  blocked.set_ready_points({5, 20, 30, 50, 60});
+  Setup s = make_setup(plain, 6, 6, 1234);
+  std::vector<float> once(s.params.size(), kNaN), twice(s.params.size(), kNaN);
+  plain.forward_backward(kCtx, s.params.data(), s.batch, once.data());
+  std::int64_t calls = 0;
+  const std::function<void(std::int64_t)> count = [&](std::int64_t) { ++calls; };
+  blocked.forward_backward(kCtx, s.params.data(), s.batch, twice.data(), false, count);
+  blocked.forward_backward(kCtx, s.params.data(), s.batch, twice.data(), true, count);
+  CHECK(calls == 16);  // 8 reports per pass (see the test above)
+  double scale = 0.0;
+  for (float g : once) scale = std::max(scale, 2.0 * std::fabs(static_cast<double>(g)));
+  for (std::size_t i = 0; i < once.size(); ++i) {
+    INFO("element " << i);
+    const double want = 2.0 * static_cast<double>(once[i]);
+    CHECK(std::fabs(static_cast<double>(twice[i]) - want) <=
+          dp::tol::kFiniteDiffFloatRel * (std::fabs(want) + scale));
+  }
+}
+
 TEST_CASE("mlp ready points: none inside a weight's rows adds no block", "[mlp][buckets]") {
   std::vector<std::int64_t> calls;
   SECTION("no ready points: one call per layer") {
