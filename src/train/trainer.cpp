@@ -505,9 +505,11 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
     const double t1 = now_seconds();
     // A finished prefix of the gradients goes to the reducer (and, under the nan fault,
     // is poisoned first, so no bucket leaves this rank clean).
+    std::int64_t ready_calls = 0;  // in the trace: how often backward reported (row blocks)
     auto ready = [&](std::int64_t ready_end) {
       if (poison) poison_grads(poisoned_until, ready_end);
       poisoned_until = ready_end;
+      ++ready_calls;
       reducer_->ready(ready_end);
     };
     {
@@ -523,7 +525,7 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
     if (trace) {
       tracer_.add(Tracer::data, "gather batch", t0, t1, {{"step", this_step}, {"rows", rows}});
       tracer_.add(Tracer::compute, "forward + backward", t1, t2,
-                  {{"step", this_step}, {"micro_batch", m - micro_begin}});
+                  {{"step", this_step}, {"micro_batch", m - micro_begin}, {"grads_ready", ready_calls}});
     }
   }
   float local_loss = 0.0f;  // this rank's own loss (on a GPU read only on the rare path below)
