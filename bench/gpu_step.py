@@ -434,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     failed_batches: list[dict] = []  # batches without a PyTorch eager time (no ratio possible)
     broken: dict[str, str] = {}  # optional PyTorch variants that failed once are not retried
     state = {"failed": False, "interrupted": False}
+    # The parts of the report that do not change between batches: asked for once.
+    dptrain_info = None if dptrain is None else {"binary": str(dptrain), **bl.git_info()}
+    tf32_now = tf32_state(torch)
 
     def report() -> dict:
         with_ratio = [r for r in results if "ratio" in r]
@@ -446,13 +449,13 @@ def main(argv: list[str] | None = None) -> int:
             "device_name": gpu.get("name"),
             "gpu": gpu,
             "machine": machine,
-            "dptrain": None if dptrain is None else {"binary": str(dptrain), **bl.git_info()},
+            "dptrain": dptrain_info,
             "config": {"batches": args.batch_list, "steps": args.steps, "warmup": args.warmup,
                        "model": f"mlp {'-'.join(map(str, [784] + args.hidden_list + [10]))}",
                        "optimizer": f"adamw lr={args.lr} betas=(0.9,0.999) eps=1e-8 wd=0, constant schedule",
                        "loss": "softmax cross-entropy (mean)", "data": data["kind"],
                        "data_dir": args.data_dir if data["kind"] == "fashion-mnist" else None,
-                       "tf32": args.tf32, "tf32_state": tf32_state(torch), "comm": args.comm, "bind": args.bind,
+                       "tf32": args.tf32, "tf32_state": tf32_now, "comm": args.comm, "bind": args.bind,
                        "seed": args.seed, "variants": args.variant_list,
                        "statistic": "median step time after the warm-up, full batches only"},
             "target_ratio": TARGET_RATIO,
@@ -461,17 +464,20 @@ def main(argv: list[str] | None = None) -> int:
             "failed_batches": failed_batches,
         }
 
-    def write_report(final: bool) -> None:
-        """After every batch (a run cut short keeps what it measured) and at the end."""
+    def write_report(final: bool) -> str:
+        """After every batch (a run cut short keeps what it measured) and at the end; returns
+        the JSON text."""
+        text = json.dumps(report(), indent=2) + "\n"
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp = out.with_name(out.name + ".part")
-            tmp.write_text(json.dumps(report(), indent=2) + "\n")
+            tmp.write_text(text)
             tmp.replace(out)
             if final:
                 bl.log(f"[gpu_step] report written to {out}")
         except OSError as e:
             bl.log(f"[gpu_step] warning: cannot write {out}: {e}")
+        return text
 
     def one_line(e: BaseException) -> str:
         return ((str(e).splitlines() or [type(e).__name__])[0] or type(e).__name__)[:300]
@@ -539,8 +545,7 @@ def main(argv: list[str] | None = None) -> int:
         bl.remove_tree(scratch)
 
     machine["loadavg_at_end"] = bl.loadavg()
-    sys.stdout.write(json.dumps(report(), indent=2) + "\n")
-    write_report(final=True)
+    sys.stdout.write(write_report(final=True))
     failed = state["failed"] or state["interrupted"]
 
     bl.log("")
