@@ -219,6 +219,7 @@ step_outputs() {
 }
 # --time-limit: the seconds commands may still use (the summary's reserve kept back).
 summary_reserve_s=20 min_step_s=10
+no_time_note="not started: --time-limit $time_limit s reached"
 time_left() {
   if (( time_limit == 0 )); then echo 999999; return; fi
   echo $(( script_t0 + time_limit - summary_reserve_s - $(date +%s) ))
@@ -255,7 +256,7 @@ run_step() {  # run_step NAME "TITLE" [NEEDED STEP...] -- FUNCTION
       esac
     done
     if [[ $reason == "NO TIME" ]] || { [[ -z "$reason" ]] && (( $(time_left) < min_step_s )); }; then
-      ST_STATUS[$name]="NO TIME" ST_NOTE[$name]="not started: --time-limit $time_limit s reached"
+      ST_STATUS[$name]="NO TIME" ST_NOTE[$name]=$no_time_note
     elif [[ -n "$reason" ]]; then
       ST_STATUS[$name]="NOT RUN" ST_NOTE[$name]=$reason
     else
@@ -687,6 +688,7 @@ for exe, prefix in seen.items():
 '
 }
 step_sanitizer() {
+  if (( ! have_gpu )); then STEP_STATUS=SKIP STEP_NOTE="no GPU"; return 0; fi
   if ! command -v compute-sanitizer >/dev/null; then fail "compute-sanitizer not found"; return 1; fi
   local lines=() line exe prefix tool log errors rc total_err=0 runs=0 bad=0 notes=()
   local limit=${sanitizer_timeout:-$(( quick ? 240 : 900 ))}
@@ -989,20 +991,15 @@ if (( have_gpu || allow_no_gpu )); then
   run_step bench-allreduce "build/dpbench allreduce, 2 ranks" build -- step_bench_allreduce
   run_step bench-kernels "build/dpbench kernels: Adam vs copy, GEMM TFLOP/s" build -- step_bench_kernels
   run_step bench-overlap "bench/overlap.py: exposed all-reduce, CPU and GPU ranks" build -- step_bench_overlap
-  if (( have_gpu )); then
-    run_step sanitizer "compute-sanitizer memcheck, then racecheck" build -- step_sanitizer
-  else
-    step_index=$((step_index + 1))
-    ST_STATUS[sanitizer]=SKIP ST_NOTE[sanitizer]="no GPU" ST_TIME[sanitizer]=0 ST_TITLE[sanitizer]="compute-sanitizer"
-    [[ ${ST_STATUS[gpu-info]} == "NO TIME" ]] &&
-      ST_STATUS[sanitizer]="NO TIME" ST_NOTE[sanitizer]="not started: --time-limit $time_limit s reached"
-    printf '      %-8s %-16s %7s s  %s\n' "${ST_STATUS[sanitizer]}" sanitizer 0 "${ST_NOTE[sanitizer]}"
-  fi
+  # Without a GPU the sanitizer skips whether or not the build passed.
+  sanitizer_needs=()
+  (( have_gpu )) && sanitizer_needs=(build)
+  run_step sanitizer "compute-sanitizer memcheck, then racecheck" "${sanitizer_needs[@]}" -- step_sanitizer
   run_step cpu-tests "ctest -LE gpu: the rest of the suite" build -- step_cpu_tests
 else
   for s in "${all_steps[@]:2}"; do
     if [[ ${ST_STATUS[gpu-info]} == "NO TIME" ]]; then
-      ST_STATUS[$s]="NO TIME" ST_NOTE[$s]="not started: --time-limit $time_limit s reached"
+      ST_STATUS[$s]="NO TIME" ST_NOTE[$s]=$no_time_note
     else
       ST_STATUS[$s]="NOT RUN" ST_NOTE[$s]="no GPU"
     fi
