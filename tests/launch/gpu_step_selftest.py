@@ -18,7 +18,6 @@ python3-torch, in `launch/install-deps.sh test`).
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -31,19 +30,14 @@ def fail(msg):
     sys.exit(1)
 
 
-def torch_python():
-    for c in (os.environ.get("PYTHON"), sys.executable, shutil.which("python3"), "/usr/bin/python3"):
-        if c and os.path.exists(c) and subprocess.run([c, "-c", "import torch, numpy"],
-                                                      capture_output=True).returncode == 0:
-            return c
-    return None
-
-
 def main():
     dptrain, src = sys.argv[1], sys.argv[2]
-    py = torch_python()
-    if py is None:
-        print("no Python interpreter with torch and numpy (Debian: python3-torch): skipping")
+    sys.path.insert(0, os.path.join(src, "bench"))
+    import benchlib  # the benchmarks' own search for an interpreter with torch and numpy
+    try:
+        py = benchlib.torch_python(None)
+    except SystemExit as e:
+        print(f"{e}: skipping")
         return 77
     data_dir = "/usr/share/datasets/fashion-mnist"
     with tempfile.TemporaryDirectory() as tmp:
