@@ -9,6 +9,7 @@
 #include <exception>
 #include <thread>
 
+#include "kernels/cuda/cuda_check.h"
 #include "kernels/device.h"
 #include "src/util/check.h"
 #include "src/util/timer.h"
@@ -137,6 +138,10 @@ Status NcclCommunicator::create(Communicator& host, int dev, double timeout_s,
   c->own_stream_ = device::stream_create();
   c->own_event_ = device::event_create();
   c->d_barrier_ = device::alloc(sizeof(float));
+  // The barrier all-reduces this float; zeroed so it never reads uninitialised memory
+  // (compute-sanitizer's initcheck).
+  device::fill_bytes(c->d_barrier_, 0, sizeof(float), c->own_stream_);
+  device::synchronize(c->own_stream_);
   *out = std::move(c);
   return Status();
 }
@@ -177,7 +182,7 @@ Status NcclCommunicator::wait_event(void* event, const std::string& what) {
   const double start = now_seconds();
   for (;;) {
     if (aborted_ || broken_) return Status::error(concat("NCCL ", what, ": the communicator failed earlier"));
-    const cudaError_t q = cudaEventQuery(static_cast<cudaEvent_t>(event));
+    const cudaError_t q = kernels::cuda_detail::query_event(event);
     if (q == cudaSuccess) return Status();
     if (q != cudaErrorNotReady) return fail(what, concat("CUDA: ", cudaGetErrorString(q)));
     bool in_progress = false;

@@ -34,4 +34,14 @@ namespace dp::kernels::cuda_detail {
 inline cudaStream_t stream_of(void* stream) {
   return static_cast<cudaStream_t>(stream);
 }
+
+// cudaEventQuery answers cudaErrorNotReady while the work before the event still runs.
+// That is an answer, not a failure, but the runtime may also keep it as this thread's
+// "last error", and the next KERNEL_CHECK (cudaPeekAtLastError) would then report it
+// against an unrelated, healthy launch. Every poll goes through here, which forgets it.
+inline cudaError_t query_event(void* event) {
+  const cudaError_t rc = cudaEventQuery(static_cast<cudaEvent_t>(event));
+  if (rc == cudaErrorNotReady && cudaPeekAtLastError() == cudaErrorNotReady) (void)cudaGetLastError();
+  return rc;
+}
 }  // namespace dp::kernels::cuda_detail

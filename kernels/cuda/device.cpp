@@ -147,7 +147,7 @@ void stream_wait(void* stream, void* event) {
 }
 
 bool event_done(void* event) {
-  const cudaError_t rc = cudaEventQuery(static_cast<cudaEvent_t>(event));
+  const cudaError_t rc = kernels::cuda_detail::query_event(event);
   if (rc == cudaErrorNotReady) return false;
   CUDA_CHECK(rc);
   return true;

@@ -55,6 +55,8 @@ class NcclGradientSync final : public GradientSync {
   void start_step(std::int64_t step) override;
   void ready(std::int64_t end) override;
   Status finish(StepCommTimes* times) override;
+  // The stream the all-reduces run on (tests check its ordering against the compute stream).
+  void* comm_stream() const { return comm_stream_; }
 
  private:
   NcclCommunicator& nccl_;

@@ -15,10 +15,12 @@
 #include "comm/mpi_comm.h"
 #include "kernels/device.h"
 #include "kernels/gemm.h"
+#include "kernels/relu.h"
 #include "src/tensor/buffer.h"
 #include "src/train/device_sync.h"
 #include "src/train/watchdog.h"
 #include "src/util/check.h"
+#include "src/util/timer.h"
 #include "tests/mpi/mpi_test_util.h"
 #if defined(DPTRAIN_HAVE_CUDA)
 #include "comm/nccl_comm.h"
@@ -123,8 +125,30 @@ TEST_CASE("NCCL all-reduce (sum, avg, buckets on a comm stream) is exact", "[gpu
     dp::NcclGradientSync sync(*nccl, d.data(), dp::plan_buckets(count, 64, 4096), ctx);
     sync.start_step(1);
     sync.ready(count / 2);
+    sync.ready(count);
+    // The values alone cannot show the ordering at world size 1 (an all-reduce over one
+    // rank leaves d as it is, whenever it runs), so watch the streams: the comm stream's
+    // work may only complete after the compute stream's GEMM and copy. Querying comm first,
+    // then compute, a "comm done, compute not done" pair proves the order was broken.
+    void* comm_done = dp::device::event_create();
+    void* compute_done = dp::device::event_create();
+    dp::device::event_record(comm_done, sync.comm_stream());
+    dp::device::event_record(compute_done, ctx.stream);
+    std::int64_t out_of_order = 0;
+    bool done = false;
+    for (const double start = dp::now_seconds(); !done && dp::now_seconds() - start < kCommTimeoutS;) {
+      done = dp::device::event_done(comm_done);
+      if (done && !dp::device::event_done(compute_done)) ++out_of_order;
+    }
+    REQUIRE(done);
+    CHECK(out_of_order == 0);
     dp::StepCommTimes times;
     REQUIRE(sync.finish(&times).ok());
+    dp::device::event_destroy(comm_done);
+    dp::device::event_destroy(compute_done);
+    // Were cudaErrorNotReady from the polls left behind as the thread's "last error", this
+    // checked launch would report it and abort the job.
+    dp::kernels::relu_forward(ctx, d.data(), src.data(), count);
     if ((w & (w - 1)) == 0) CHECK(wrong_everywhere(d.to_host(ctx), w, true) == 0);
   }
   // broadcast and all_gather of device bytes.

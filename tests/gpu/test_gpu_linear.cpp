@@ -36,20 +36,29 @@ TEST_CASE("linear_forward on the GPU matches gemm + bias + ReLU on the CPU", "[g
 
       // W and b as the MLP passes them: views into one flat buffer, at offsets that are not
       // multiples of 16 bytes (b at +2 floats, W right after it), like layers.0.* in the
-      // default model. x and y have allocations of their own (256-byte aligned).
-      const std::int64_t w_at = 2 + s.out;
-      dp::Array<float> d_flat(dp::Backend::cuda, w_at + s.out * s.in + 3);
+      // default model; then mixed: b 16-byte aligned with W one float off, and b one float
+      // off with W 256-byte aligned. x and y have allocations of their own (256-byte aligned).
+      const auto round_up = [](std::int64_t v, std::int64_t m) { return (v + m - 1) / m * m; };
+      struct Layout {
+        std::int64_t b_at, w_at;
+      };
+      const Layout layouts[] = {
+          {2, 2 + s.out}, {4, round_up(4 + s.out, 4) + 1}, {1, round_up(1 + s.out, 64)}};
       dp::Array<float> d_x(dp::Backend::cuda, s.rows * s.in), d_y(dp::Backend::cuda, s.rows * s.out);
       d_x.upload(x, ctx);
-      d_flat.upload(b.data(), s.out, ctx, 2);
-      d_flat.upload(w.data(), s.out * s.in, ctx, w_at);
-      const float* d_b = d_flat.data() + 2;
-      const float* d_w = d_flat.data() + w_at;
-      // Twice: the second call reuses the cached plan and must give the same bits.
-      dp::kernels::linear_forward(ctx, d_x.data(), d_w, d_b, d_y.data(), s.rows, s.in, s.out, relu);
-      const auto got = d_y.to_host(ctx);
-      dp::kernels::linear_forward(ctx, d_x.data(), d_w, d_b, d_y.data(), s.rows, s.in, s.out, relu);
-      CHECK(d_y.to_host(ctx) == got);
+      std::vector<std::vector<float>> got_at;
+      for (const Layout& at : layouts) {
+        dp::Array<float> d_flat(dp::Backend::cuda, at.w_at + s.out * s.in + 3);
+        d_flat.upload(b.data(), s.out, ctx, at.b_at);
+        d_flat.upload(w.data(), s.out * s.in, ctx, at.w_at);
+        const float* d_b = d_flat.data() + at.b_at;
+        const float* d_w = d_flat.data() + at.w_at;
+        // Twice: the second call reuses the cached plan and must give the same bits.
+        dp::kernels::linear_forward(ctx, d_x.data(), d_w, d_b, d_y.data(), s.rows, s.in, s.out, relu);
+        got_at.push_back(d_y.to_host(ctx));
+        dp::kernels::linear_forward(ctx, d_x.data(), d_w, d_b, d_y.data(), s.rows, s.in, s.out, relu);
+        CHECK(d_y.to_host(ctx) == got_at.back());
+      }
       // The same with every operand 256-byte aligned (the fused epilogue's fast case).
       dp::Array<float> d_w256(dp::Backend::cuda, s.out * s.in), d_b256(dp::Backend::cuda, s.out),
           d_y256(dp::Backend::cuda, s.rows * s.out);
@@ -68,8 +77,9 @@ TEST_CASE("linear_forward on the GPU matches gemm + bias + ReLU on the CPU", "[g
                                static_cast<double>(w[static_cast<std::size_t>(j * s.in + k)]));
           const auto at = static_cast<std::size_t>(i * s.out + j);
           // ReLU is 1-Lipschitz, so it keeps the pre-activation's error bound.
-          mm.check(static_cast<std::int64_t>(at), got[at], want[at],
-                   dp::tol::twin_reduction_tol(s.in + 1) * scale);
+          for (const auto& got : got_at)
+            mm.check(static_cast<std::int64_t>(at), got[at], want[at],
+                     dp::tol::twin_reduction_tol(s.in + 1) * scale);
           mm.check(static_cast<std::int64_t>(at), got_aligned[at], want[at],
                    dp::tol::twin_reduction_tol(s.in + 1) * scale);
         }
