@@ -1,7 +1,9 @@
 // dptrain: data-parallel training on MPI ranks.
 //   mpirun -n 4 dptrain --data fashion-mnist --epochs 10
 // Exit codes: 0 success (or --help/--version), 2 bad input (a flag, a file), 3 the run
-// failed (replicas diverged, a collective failed), 1 anything unexpected.
+// failed (replicas diverged, a collective failed), 4 a collective timed out, 128 + N
+// stopped by signal N (SIGTERM 143, SIGINT 130, SIGUSR1 138) after a checkpoint,
+// 1 anything unexpected.
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -12,6 +14,7 @@
 #include "src/train/agree.h"
 #include "src/train/trainer.h"
 #include "src/util/check.h"
+#include "src/util/stop_signal.h"
 
 namespace {
 
@@ -62,7 +65,9 @@ int main(int argc, char** argv) {
       "  dptrain --config run.toml --lr 3e-4                  # flags override the file\n"
       "Outputs: RUN_DIR/config.json, RUN_DIR/metrics.jsonl, and --export FILE.safetensors.\n"
       "Exit codes: 0 ok, 2 bad flag or input file, 3 run failed (replicas diverged, non-finite values),\n"
-      "4 a collective timed out (--comm-timeout: a rank died or hung).");
+      "4 a collective timed out (--comm-timeout: a rank died or hung), 128+N stopped by signal N.\n"
+      "Signals: SIGTERM, SIGINT (Ctrl-C) or SIGUSR1 stop the run within a few steps, after a checkpoint\n"
+      "(with --checkpoint-dir or a run dir); exit 143, 130 or 138. A second SIGTERM/SIGINT stops at once.");
   app.set_version_flag("--version", "dptrain " DPTRAIN_VERSION);
   app.set_config("--config", "",
                  "read options from a TOML/INI file (key = value, keys as the long flags without --); flags "
@@ -79,8 +84,11 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
 
+  dp::install_stop_handlers(/*announce=*/root);
   try {
-    dp::train(cfg, *comm, resolved);
+    const dp::TrainResult result = dp::train(cfg, *comm, resolved);
+    // Stopped politely by a signal, after a checkpoint: the shell's code for that signal.
+    if (result.stop_signal != 0) return finish(128 + result.stop_signal);
   } catch (const dp::UserError& e) {
     if (root) std::fprintf(stderr, "dptrain: error: %s\n", e.what());
     return finish(2);

@@ -26,6 +26,7 @@
 #include "src/train/checkpoint.h"
 #include "src/train/device_sync.h"
 #include "src/train/faults.h"
+#include "src/train/metrics_log.h"
 #include "src/train/progress.h"
 #include "src/train/reducer.h"
 #include "src/train/replica_check.h"
@@ -35,6 +36,7 @@
 #include "src/train/watchdog.h"
 #include "src/util/check.h"
 #include "src/util/fs.h"
+#include "src/util/stop_signal.h"
 #include "src/util/timer.h"
 #if defined(DPTRAIN_HAVE_CUDA)
 #include "comm/nccl_comm.h"
@@ -44,6 +46,11 @@ namespace dp {
 namespace {
 
 using json = nlohmann::json;
+
+// Steps between the checks for a stop signal (one all-reduce of one integer): a few
+// microseconds per check, and a stop within this many steps of the signal -- well inside
+// the grace time launchers give (mpirun: 1 s, Slurm: KillWait, 30 s by default).
+constexpr std::int64_t kStopPollSteps = 8;
 
 // Exponential moving average for the live throughput / time split.
 struct Ema {
@@ -109,16 +116,18 @@ class Run {
   void print_banner();
   json resume_config() const;
   void resume();
+  // metrics.jsonl of the interrupted run: keep its records up to `step` (rank 0; agreed).
+  void continue_metrics_after(std::int64_t step);
   // One step; returns false when the step was skipped (non-finite values, --on-nonfinite skip).
   bool train_step(std::int64_t epoch, std::int64_t step_in_epoch);
   void report_step(std::int64_t epoch, double loss, double lr, double grad_norm, std::int64_t rows,
                    const double phase_s[4], const StepCommTimes& comm);
   void end_epoch(std::int64_t epoch, double epoch_s);
   void save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch);
+  // The stop signal any rank has received (max over ranks), or 0; collective.
+  int agreed_stop_signal();
   void finish(TrainResult* result);
-  void write_metrics(const json& record) {
-    if (metrics_.is_open()) metrics_ << record.dump() << "\n";
-  }
+  void write_metrics(const json& record) { metrics_.write(record); }
 
   const Config& cfg_;
   GuardedCommunicator comm_;
@@ -139,7 +148,7 @@ class Run {
 
   DataSplits data_;
   std::string run_dir_, checkpoint_dir_;
-  std::ofstream metrics_;  // rank 0 only
+  MetricsLog metrics_;  // rank 0 only
 
   std::unique_ptr<Mlp> model_;
   std::unique_ptr<AdamOptimizer> adam_;
@@ -164,6 +173,7 @@ class Run {
   std::int64_t step_ = 0;
   std::int64_t start_epoch_ = 0, start_step_in_epoch_ = 0;
   std::int64_t skipped_ = 0;
+  int stop_signal_ = 0;  // agreed by all ranks (agreed_stop_signal)
   double last_loss_ = 0.0;
   EvalResult last_eval_;
   Ema ema_step_, ema_phase_[4];
@@ -279,8 +289,8 @@ void Run::setup_files(const std::string& resolved_config_json) {
       c["threads_per_rank"] = threads_;
       out << c.dump(2) << "\n";
       DP_USER_CHECK(out.good(), "--run-dir: cannot write ", run_dir_, "/config.json");
-      metrics_.open(run_dir_ + "/metrics.jsonl", cfg_.resume.empty() ? std::ios::trunc : std::ios::app);
-      DP_USER_CHECK(metrics_.is_open(), "--run-dir: cannot create ", run_dir_, "/metrics.jsonl");
+      // On --resume the old records stay until resume() knows the step it continues after.
+      metrics_.open(run_dir_ + "/metrics.jsonl", /*keep_existing=*/!cfg_.resume.empty());
     }
     // Find out now, not after hours of training, that checkpoints cannot be written.
     if (cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0)
@@ -452,6 +462,7 @@ void Run::resume() {
     if (root_)
       std::printf("--resume auto: no valid checkpoint in %s, starting from step 0\n",
                   checkpoint_dir_.c_str());
+    continue_metrics_after(0);
     return;
   }
   DP_CHECK_OK(broadcast_sized(comm_, &bytes, 0));
@@ -467,10 +478,21 @@ void Run::resume() {
   step_ = ck.step;
   start_epoch_ = ck.epoch;
   start_step_in_epoch_ = ck.step_in_epoch;
+  continue_metrics_after(step_);
   if (root_)
     std::printf("resuming from %s: step %lld of %lld, epoch %lld (written by %d rank(s), this run has %d)\n",
                 path.c_str(), static_cast<long long>(step_), static_cast<long long>(total_steps_),
                 static_cast<long long>(start_epoch_ + 1), ck.world_size, world_);
+}
+
+void Run::continue_metrics_after(std::int64_t step) {
+  std::int64_t dropped = 0;
+  agree_on_user_errors(comm_, [&] {
+    if (root_) dropped = metrics_.continue_after(step);
+  });
+  if (root_ && dropped > 0)
+    std::printf("%s/metrics.jsonl: dropped %lld record(s) after step %lld (the interrupted run's)\n",
+                run_dir_.c_str(), static_cast<long long>(dropped), static_cast<long long>(step));
 }
 
 bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
@@ -657,7 +679,16 @@ void Run::end_epoch(std::int64_t epoch, double epoch_s) {
                       last_eval_.samples, " samples)");
   }
   progress_->epoch_line(concat(summary, ", ", fixed(epoch_s, 2), " s"));
-  if (metrics_.is_open()) metrics_.flush();
+  metrics_.flush();
+}
+
+int Run::agreed_stop_signal() {
+  if (!stop_handlers_installed()) return 0;  // the same on every rank: no collective needed
+  std::int64_t signo = stop_requested();
+  comm_.set_label("stop-signal check");
+  DP_CHECK_OK(comm_.all_reduce(&signo, 1, ReduceOp::max));
+  comm_.set_label(nullptr);
+  return static_cast<int>(signo);
 }
 
 void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
@@ -677,6 +708,7 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
     ck.params = params_.to_host(ctx_);
     ck.adam_m = adam_->m(ctx_);
     ck.adam_v = adam_->v(ctx_);
+    make_dirs(checkpoint_dir_, "--checkpoint-dir");  // a stop signal may ask for the first one
     const bool crash = faults_.active(Fault::Kind::ckpt_crash, step_);
     path =
         write_checkpoint(checkpoint_dir_, ck, cfg_.keep_checkpoints, crash ? &crash_mid_checkpoint : nullptr);
@@ -685,7 +717,7 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
   if (!root_) return;
   const double ms = 1e3 * watch.elapsed_s();
   write_metrics({{"type", "checkpoint"}, {"step", step_}, {"path", path}, {"write_ms", ms}});
-  if (metrics_.is_open()) metrics_.flush();
+  metrics_.flush();
 }
 
 TrainResult Run::run() {
@@ -702,11 +734,15 @@ TrainResult Run::run() {
       if ((cfg_.check_every > 0 && step_ % cfg_.check_every == 0) || step_ == total_steps_)
         check_replicas(comm_, host_params(), nparams_, step_);
       const bool stop_here = cfg_.stop_at_step > 0 && step_ == cfg_.stop_at_step;
+      if (!stop_here && step_ < total_steps_ && step_ % kStopPollSteps == 0)
+        stop_signal_ = agreed_stop_signal();
+      const bool stopping = stop_here || stop_signal_ != 0;
       // Position after this step: (epoch, s + 1), or the start of the next epoch.
       const bool epoch_done = s + 1 == steps_per_epoch_;
-      if ((periodic && (step_ % cfg_.checkpoint_every == 0 || step_ == total_steps_)) || stop_here)
+      if ((periodic && (step_ % cfg_.checkpoint_every == 0 || step_ == total_steps_)) ||
+          (stopping && !checkpoint_dir_.empty()))
         save_checkpoint(epoch_done ? epoch + 1 : epoch, epoch_done ? 0 : s + 1);
-      if (stop_here) {
+      if (stopping) {
         stopped = true;
         ++s;
         break;
@@ -720,6 +756,7 @@ TrainResult Run::run() {
   result.epochs = epochs_;
   result.skipped_steps = skipped_;
   result.stopped_early = stopped;
+  result.stop_signal = stop_signal_;
   result.last_loss = last_loss_;
   result.final_eval = last_eval_;
   result.run_dir = run_dir_;
@@ -732,7 +769,16 @@ void Run::finish(TrainResult* result) {
   result->wall_s = wall_.elapsed_s();
   result->layout = model_->layout();
   const bool classify = model_->loss_kind() == LossKind::softmax_xent;
-  if (result->stopped_early) {
+  if (result->stop_signal != 0) {
+    const char* name = stop_signal_name(result->stop_signal);
+    write_metrics({{"type", "stop"}, {"step", step_}, {"signal", name}});
+    metrics_.flush();
+    progress_->print_line(
+        concat("stopped by ", name, " after step ", step_, " of ", total_steps_,
+               checkpoint_dir_.empty()
+                   ? std::string("; no checkpoint written (no --checkpoint-dir, --run-dir none)")
+                   : concat("; the checkpoint is in ", checkpoint_dir_, "; continue with --resume auto")));
+  } else if (result->stopped_early) {
     progress_->print_line(concat("stopped after step ", step_, " of ", total_steps_,
                                  " as asked (--stop-at-step); the checkpoint is in ", checkpoint_dir_,
                                  "; continue with --resume auto"));

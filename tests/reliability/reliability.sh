@@ -204,6 +204,51 @@ killed_rank)
   [[ $rc -ne 0 ]] || fail "exit 0 after a rank was killed"
   echo "ok [$case_name]: killed pid $victim; job ended with exit $rc after ${elapsed} s" ;;
 
+# ---- stop signals: a checkpoint, then exit 128 + N; the resumed run's metrics stay whole ----
+signal_usr1|signal_term)
+  # signal_usr1: SIGUSR1 to mpirun, which passes it on (Slurm: --signal=USR1@T);
+  # signal_term: SIGTERM straight to the ranks, as srun and scancel deliver it.
+  run_dir=$work/run
+  "$mpiexec" -n 2 "${mpiflags[@]}" "$dptrain" --progress none --data fashion-mnist --hidden 32,16 --batch-size 64 \
+    --steps 1000000 --run-dir "$run_dir" >"$work/out" 2>"$work/err" &
+  mpirun_pid=$!
+  for _ in $(seq 1 300); do
+    [[ -s $run_dir/metrics.jsonl ]] && [[ $(wc -l <"$run_dir/metrics.jsonl") -gt 20 ]] && break
+    sleep 0.1
+  done
+  [[ -s $run_dir/metrics.jsonl ]] || { kill -9 "$mpirun_pid"; fail "training never started"; }
+  if [[ $case_name == signal_usr1 ]]; then
+    signal=USR1 want=138
+    kill -USR1 "$mpirun_pid"
+  else
+    signal=TERM want=143
+    ranks=$(pgrep -f -- "--run-dir $run_dir" | grep -v "^$mpirun_pid\$")
+    [[ -n $ranks ]] || { kill -9 "$mpirun_pid"; fail "no rank process found"; }
+    kill -TERM $ranks
+  fi
+  for _ in $(seq 1 300); do kill -0 "$mpirun_pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$mpirun_pid" 2>/dev/null; then kill -9 "$mpirun_pid"; fail "job still running 30 s after SIG$signal"; fi
+  wait "$mpirun_pid"
+  rc=$?
+  [[ $rc -eq $want ]] || fail "exit code $rc, want $want"
+  stop_step=$(sed -n "s/^stopped by SIG$signal after step \([0-9]*\) of 1000000; the checkpoint is in .*/\1/p" "$work/out")
+  [[ -n $stop_step ]] || fail "no 'stopped by SIG$signal after step ...' line"
+  [[ -f $run_dir/checkpoints/$(printf 'ckpt-step%010d.dpckpt' "$stop_step") ]] || fail "no checkpoint at step $stop_step"
+  grep -q "\"type\":\"stop\"" "$run_dir/metrics.jsonl" || fail "no stop record in metrics.jsonl"
+  # What a kill -9 leaves: records past the checkpoint and a torn last line.
+  printf '{"type":"train","step":%d}\n{"type":"train","st' "$((stop_step + 1))" >>"$run_dir/metrics.jsonl"
+  run 2 --data fashion-mnist --hidden 32,16 --batch-size 64 --steps 1000000 --run-dir "$run_dir" --resume auto \
+    --stop-at-step "$((stop_step + 24))"
+  [[ $rc -eq 0 ]] || fail "resume exit $rc"
+  grep -q "resuming from .*ckpt-step0*$stop_step.dpckpt" "$work/out" || fail "did not resume from step $stop_step"
+  grep -q "metrics.jsonl: dropped 2 record(s) after step $stop_step" "$work/out" || fail "torn records not dropped"
+  python3 - "$run_dir/metrics.jsonl" "$((stop_step + 24))" <<'PY' || fail "metrics.jsonl is not whole after the resume"
+import json, sys
+steps = [r["step"] for r in map(json.loads, open(sys.argv[1])) if r["type"] == "train"]
+assert steps == list(range(steps[0], int(sys.argv[2]) + 1)), "train steps not each once, in order"
+PY
+  echo "ok [$case_name]: SIG$signal: checkpoint at step $stop_step, exit $rc; resumed, metrics.jsonl whole" ;;
+
 # ---- non-finite values ----
 nan_stop)
   run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --checkpoint-every 20 --inject-fault nan@25:1
