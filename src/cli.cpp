@@ -12,6 +12,21 @@ std::string config_key(const std::string& flags) {
   return first.substr(first.find_first_not_of('-'));
 }
 
+// The flag a CLI11 message is about ("--lr" in "Could not convert: --lr = abc"), or "".
+std::string flag_named_in(const std::string& what) {
+  const auto at = what.find("--");
+  if (at == std::string::npos) return "";
+  return what.substr(at, what.find_first_of(" =:", at) - at);
+}
+
+bool on_command_line(int argc, char** argv, const std::string& flag) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == flag || arg.rfind(flag + "=", 0) == 0) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 template <typename T>
@@ -85,7 +100,13 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
   add("--beta1", c.beta1, "Adam beta1");
   add("--beta2", c.beta2, "Adam beta2");
   add("--eps", c.eps, "Adam epsilon");
-  add("--seed", c.seed, "seed of the initialisation and of the data order (same on every rank)");
+  add("--seed", c.seed, "seed of the initialisation and of the data order (same on every rank)")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            // CLI11 would wrap -1 to 2^64 - 1 in an unsigned field.
+            return v.find('-') == std::string::npos ? std::string() : "must be an integer >= 0, got " + v;
+          },
+          "INT>=0"));
 
   group_ = "Run";
   add("--device", c.device,
@@ -172,7 +193,12 @@ int parse_command_line(int argc, char** argv, bool print, CLI::App& app, Config&
       const std::string extras = "INI was not able to parse ";
       if (what.rfind(extras, 0) == 0)
         what = "unknown key '" + what.substr(extras.size()) + "' (keys are the long flags without --)";
-      if (!file.empty() && dynamic_cast<const CLI::ConfigError*>(&e)) what = "--config " + file + ": " + what;
+      const std::string flag = flag_named_in(what);
+      if (dynamic_cast<const CLI::FileError*>(&e))
+        what = "--config: " + what;
+      else if (!file.empty() && (dynamic_cast<const CLI::ConfigError*>(&e) ||
+                                 (!flag.empty() && !on_command_line(argc, argv, flag))))
+        what = "--config " + file + ": " + what;  // a bad value from the file, not the command line
       std::fprintf(stderr, "dptrain: error: %s (see --help)\n", what.c_str());
     }
     return 2;

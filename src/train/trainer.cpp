@@ -173,7 +173,8 @@ class Run {
   std::int64_t step_ = 0;
   std::int64_t start_epoch_ = 0, start_step_in_epoch_ = 0;
   std::int64_t skipped_ = 0;
-  int stop_signal_ = 0;  // agreed by all ranks (agreed_stop_signal)
+  std::int64_t eval_rows_ = 1;  // --eval-batch-size, at most the test split's size
+  int stop_signal_ = 0;         // agreed by all ranks (agreed_stop_signal)
   double last_loss_ = 0.0;
   EvalResult last_eval_;
   Ema ema_step_, ema_phase_[4];
@@ -263,6 +264,14 @@ void Run::print_topology() {
 void Run::load_data() {
   // Every rank loads the data; a failure on any rank stops all of them alike.
   agree_on_user_errors(comm_, [&] { data_ = dp::load_data(cfg_.data); });
+  // Every rank holds the same data, so these checks decide alike everywhere.
+  const std::int64_t samples = data_.train.count;
+  DP_USER_CHECK(cfg_.batch_size <= samples, "--batch-size ", cfg_.batch_size,
+                " is larger than the training set (", samples, " samples): use at most ", samples,
+                " (that is full-batch training)");
+  // An evaluation batch beyond the test split would only allocate rows never used.
+  eval_rows_ =
+      std::min(cfg_.eval_batch_size, std::max<std::int64_t>(1, data_.has_test ? data_.test.count : 1));
 }
 
 void Run::setup_files(const std::string& resolved_config_json) {
@@ -274,10 +283,11 @@ void Run::setup_files(const std::string& resolved_config_json) {
   checkpoint_dir_ = !cfg_.checkpoint_dir.empty() ? cfg_.checkpoint_dir
                     : !run_dir_.empty()          ? run_dir_ + "/checkpoints"
                                                  : "";
-  const bool wants_checkpoints = cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0 || !cfg_.resume.empty();
+  // --resume FILE reads that file and needs no directory of its own.
+  const bool wants_checkpoints = cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0 || cfg_.resume == "auto";
   DP_USER_CHECK(
       !wants_checkpoints || !checkpoint_dir_.empty(),
-      "--checkpoint-every/--stop-at-step/--resume need a place for checkpoints: pass --checkpoint-dir "
+      "--checkpoint-every/--stop-at-step/--resume auto need a place for checkpoints: pass --checkpoint-dir "
       "(or a --run-dir other than none)");
   agree_on_user_errors(comm_, [&] {
     if (!root_) return;
@@ -292,9 +302,11 @@ void Run::setup_files(const std::string& resolved_config_json) {
       // On --resume the old records stay until resume() knows the step it continues after.
       metrics_.open(run_dir_ + "/metrics.jsonl", /*keep_existing=*/!cfg_.resume.empty());
     }
-    // Find out now, not after hours of training, that checkpoints cannot be written.
+    // Find out now, not after hours of training, that the outputs cannot be written.
     if (cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0)
       ensure_writable_dir(checkpoint_dir_, "--checkpoint-dir");
+    if (!cfg_.export_path.empty()) ensure_file_writable(cfg_.export_path, "--export");
+    if (!cfg_.trace_path.empty()) ensure_file_writable(cfg_.trace_path, "--trace");
   });
 }
 
@@ -304,7 +316,7 @@ void Run::build_model() {
   const LossKind loss = train.is_classification() ? LossKind::softmax_xent : LossKind::mse;
   const Backend backend = device_.backend;
   model_ = std::make_unique<Mlp>(train.features, cfg_.hidden, train.output_dim(), loss,
-                                 std::max(local_batch_, cfg_.eval_batch_size), backend);
+                                 std::max(local_batch_, eval_rows_), backend);
   nparams_ = model_->param_count();
   params_ = Array<float>(backend, nparams_);
   grads_ = Array<float>(backend, nparams_ + 1);
@@ -371,11 +383,11 @@ void Run::build_model() {
     model_->set_ready_points(std::move(ends));
   }
 
-  eval_idx_.resize(static_cast<std::size_t>(cfg_.eval_batch_size));
+  eval_idx_.resize(static_cast<std::size_t>(eval_rows_));
   train_loader_ = BatchLoader(train, local_batch_, choose_batch_mode(backend, train, cfg_.gpu_data), ctx_);
   if (data_.has_test)
-    eval_loader_ = BatchLoader(data_.test, cfg_.eval_batch_size,
-                               choose_batch_mode(backend, data_.test, cfg_.gpu_data), ctx_);
+    eval_loader_ =
+        BatchLoader(data_.test, eval_rows_, choose_batch_mode(backend, data_.test, cfg_.gpu_data), ctx_);
   progress_ = std::make_unique<Progress>(Progress::resolve(cfg_.progress), root_, total_steps_, epochs_,
                                          cfg_.log_every);
 }
@@ -664,8 +676,8 @@ void Run::end_epoch(std::int64_t epoch, double epoch_s) {
   std::string summary = concat("epoch ", epoch + 1, "/", epochs_, ": train loss ", fixed(last_loss_, 4));
   if (data_.has_test) {
     comm_.set_label("evaluation");
-    last_eval_ = evaluate_split(ctx_, comm_, *model_, params_.data(), data_.test, cfg_.eval_batch_size,
-                                &eval_loader_, &eval_idx_);
+    last_eval_ = evaluate_split(ctx_, comm_, *model_, params_.data(), data_.test, eval_rows_, &eval_loader_,
+                                &eval_idx_);
     comm_.set_label(nullptr);
     write_metrics({{"type", "eval"},
                    {"step", step_},

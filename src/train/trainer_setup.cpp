@@ -51,6 +51,10 @@ void validate_config(const Config& c, int world) {
   DP_USER_CHECK(c.epochs >= 1 || c.steps >= 1, "--epochs or --steps must be >= 1");
   DP_USER_CHECK(c.steps >= 0, "--steps must be >= 0, got ", c.steps);
   DP_USER_CHECK(c.eval_batch_size >= 1, "--eval-batch-size must be >= 1");
+  DP_USER_CHECK(
+      c.resume != "auto" || !c.run_dir.empty() || !c.checkpoint_dir.empty(),
+      "--resume auto looks in --checkpoint-dir or RUN_DIR/checkpoints, but without --run-dir every run "
+      "gets a new directory (runs/<time>): pass the interrupted run's --run-dir (or its --checkpoint-dir)");
   DP_USER_CHECK(c.log_every >= 1, "--log-every must be >= 1");
   DP_USER_CHECK(c.check_every >= 0, "--check-every must be >= 0");
   DP_USER_CHECK(c.warmup_steps >= 0, "--warmup-steps must be >= 0");

@@ -32,6 +32,20 @@ void make_dirs(const std::string& path, const std::string& flag) {
   DP_USER_CHECK(is_directory(path), flag, ": ", path, " is not a directory");
 }
 
+void ensure_file_writable(const std::string& path, const std::string& flag) {
+  DP_USER_CHECK(!path.empty(), flag, ": empty file name");
+  const auto refuse = [&](const std::string& why) {
+    throw UserError(concat(flag, ": cannot write ", path, ": ", why));
+  };
+  if (is_directory(path)) refuse("it is a directory");
+  const std::string dir = parent_dir(path);
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) refuse(concat("directory ", dir, ": ", std::strerror(errno)));
+  if (!S_ISDIR(st.st_mode)) refuse(concat(dir, " is not a directory"));
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) refuse(concat("directory ", dir, ": ", std::strerror(errno)));
+  if (::access(path.c_str(), F_OK) == 0 && ::access(path.c_str(), W_OK) != 0) refuse(std::strerror(errno));
+}
+
 bool fsync_dir(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (fd < 0) return false;

@@ -46,7 +46,31 @@ expect 2 '--epochs' -- --epochs abc
 expect 2 'train-images-idx3-ubyte.* not found' -- --data-dir "$work/nothing-here"
 expect 2 "$work/missing.npy" -- --data "npy:$work/missing.npy,$work/y.npy"
 expect 2 '--data.*unknown data set' -- --data cifar-100
-expect 2 'config|toml|not found|exist' -- --config "$work/missing.toml"
+expect 2 '^dptrain: error: --config: .*missing.toml' -- --config "$work/missing.toml"
+expect 2 '--seed: must be an integer >= 0, got -1' -- --seed -1
+expect 2 '--batch-size 99999999 is larger than the training set \(1000 samples\)' -- --model linreg \
+  --data synthetic-linreg --batch-size 99999999
+# Outputs that cannot be written are refused at start, not after training.
+: >"$work/a-file"
+expect 2 "--export: cannot write $work/a-file/m.safetensors: $work/a-file is not a directory" -- --model linreg \
+  --data synthetic-linreg --steps 3 --export "$work/a-file/m.safetensors"
+expect 2 "--trace: cannot write $work: it is a directory" -- --model linreg --data synthetic-linreg --steps 3 \
+  --trace "$work"
+# --resume: a missing file is named; auto without a directory to look in is refused.
+expect 2 "$work/nope.dpckpt: cannot open" -- --model linreg --data synthetic-linreg --resume "$work/nope.dpckpt"
+cases=$((cases + 1))
+if "$dptrain" --model linreg --data synthetic-linreg --progress none --resume auto >"$work/out" 2>"$work/err"; then
+  rc=0
+else
+  rc=$?
+fi
+if [[ $rc -eq 2 ]] && grep -q '^dptrain: error: --resume auto looks in .*without --run-dir' "$work/err"; then
+  echo "ok:   --resume auto without --run-dir -> exit 2"
+else
+  echo "FAIL: --resume auto without --run-dir -> exit $rc"
+  sed 's/^/    /' "$work/err" | head -3
+  failures=$((failures + 1))
+fi
 # DPTRAIN_DATA_DIR moves the default --data-dir (and the error names it).
 cases=$((cases + 1))
 DPTRAIN_DATA_DIR="$work/env-data" "$dptrain" --run-dir none --progress none >"$work/out" 2>"$work/err"
@@ -71,6 +95,11 @@ fi
 # A config file with an unknown key is refused, naming the key.
 printf 'lr = 0.01\nlearning_rate = 0.5\n' >"$work/bad.toml"
 expect 2 'learning_rate' -- --config "$work/bad.toml"
+# A bad value in the file names the file; the same value on the command line does not.
+printf 'lr = "abc"\n' >"$work/badvalue.toml"
+expect 2 "--config $work/badvalue.toml: Could not convert: --lr = abc" -- --config "$work/badvalue.toml"
+printf 'steps = 3\n' >"$work/steps.toml"
+expect 2 "^dptrain: error: Could not convert: --lr = abc" -- --config "$work/steps.toml" --lr abc
 
 # A good config file is applied, and the command line overrides it.
 printf 'model = "linreg"\ndata = "synthetic-linreg"\nlr = 0.02\nsteps = 3\nbatch-size = 100\n' >"$work/good.toml"
