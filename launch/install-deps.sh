@@ -6,6 +6,11 @@
 # Runs `apt-get update` once and `apt-get install -y` for what is missing; uses sudo when
 # not root. Installs nothing when everything is present.
 set -euo pipefail
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+  # The comment block at the top of this file is the usage text.
+  sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
+  exit 0
+fi
 
 build_pkgs=(g++ cmake ninja-build pkg-config libopenmpi-dev openmpi-bin libopenblas-dev
             libcli11-dev nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist)

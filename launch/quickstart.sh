@@ -4,6 +4,12 @@
 # Fashion-MNIST on 2 MPI ranks, printing progress and the final test accuracy.
 #   launch/quickstart.sh [extra dptrain flags...]     e.g. --epochs 3
 set -euo pipefail
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+  # The comment block at the top of this file is the usage text.
+  sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
+  echo "dptrain's own flags: build/dptrain --help (after a first run has built it)"
+  exit 0
+fi
 cd "$(dirname "$0")/.."
 source launch/mpi-env.sh
 
