@@ -1,5 +1,6 @@
 #include "src/data/batch_loader.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "kernels/device.h"
@@ -50,6 +51,12 @@ BatchLoader::BatchLoader(const Dataset& ds, std::int64_t capacity_rows, BatchMod
         d_table_y_.upload(ds.y, ctx_);
       }
       d_index_ = Array<std::int64_t>(b, capacity_rows);
+      // The indices go up from pinned memory: a copy from pageable memory may wait for
+      // the stream to drain, which would stall the host on the previous step's kernels.
+      h_index_ = static_cast<std::int64_t*>(
+          device::alloc_pinned(static_cast<std::size_t>(capacity_rows) * sizeof(std::int64_t)));
+      copied_ = device::event_create();
+      device::event_record(copied_, ctx_.stream);
       break;
     case BatchMode::stream:
       h_x_ = static_cast<float*>(
@@ -81,7 +88,9 @@ void BatchLoader::release() noexcept {
   device::release_pinned(h_x_);
   device::release_pinned(h_y_);
   device::release_pinned(h_labels_);
+  device::release_pinned(h_index_);
   copied_ = nullptr;
+  h_index_ = nullptr;
   h_x_ = h_y_ = nullptr;
   h_labels_ = nullptr;
 }
@@ -108,6 +117,7 @@ BatchLoader& BatchLoader::operator=(BatchLoader&& o) noexcept {
   h_x_ = std::exchange(o.h_x_, nullptr);
   h_y_ = std::exchange(o.h_y_, nullptr);
   h_labels_ = std::exchange(o.h_labels_, nullptr);
+  h_index_ = std::exchange(o.h_index_, nullptr);
   copied_ = std::exchange(o.copied_, nullptr);
   return *this;
 }
@@ -124,7 +134,10 @@ BatchRef BatchLoader::load(const std::int64_t* h_indices, std::int64_t rows) {
     DP_CHECK(h_indices[i] >= 0 && h_indices[i] < ds.count, "BatchLoader::load: index ", h_indices[i],
              " outside the ", ds.count, " samples");
   if (mode_ == BatchMode::resident) {
-    d_index_.upload(h_indices, rows, ctx_);
+    device::event_wait_host(copied_);  // the previous copy has read the pinned indices
+    std::copy(h_indices, h_indices + rows, h_index_);
+    d_index_.upload(h_index_, rows, ctx_);
+    device::event_record(copied_, ctx_.stream);
     kernels::gather_rows(ctx_, d_table_x_.data(), ds.count, ds.features, d_index_.data(), rows, d_x_.data());
     if (classify)
       kernels::gather_rows(ctx_, d_table_labels_.data(), ds.count, 1, d_index_.data(), rows,

@@ -4,7 +4,7 @@
 //   host      (CPU backend)  rows gathered into host buffers; the model reads them there.
 //   resident  (CUDA, default when the split fits: Fashion-MNIST's 188 MB does) the whole
 //             split is copied to the GPU once; a batch is a gather kernel over it, and only
-//             the indices (8 bytes a row) cross the bus each step.
+//             the indices (8 bytes a row, staged in pinned memory) cross the bus each step.
 //   stream    (CUDA, splits too large for the GPU, or --gpu-data stream) rows gathered on
 //             the host into pinned buffers, then one async copy on the compute stream; an
 //             event guards the pinned buffers until that copy has read them.
@@ -56,10 +56,12 @@ class BatchLoader {
   Array<std::int64_t> d_index_;
   Array<float> d_x_, d_y_;
   Array<std::int32_t> d_labels_;
-  // stream: pinned staging and the event that says the last copy out of it is done
+  // stream (rows) and resident (indices): pinned staging and the event that says the last
+  // copy out of it is done
   float* h_x_ = nullptr;
   float* h_y_ = nullptr;
   std::int32_t* h_labels_ = nullptr;
+  std::int64_t* h_index_ = nullptr;
   void* copied_ = nullptr;
 };
 
