@@ -12,7 +12,8 @@
 //
 // Two ways to use it:
 //   - the Communicator interface: each call enqueues on the communicator's own stream and
-//     waits for it (tests, benchmarks, evaluation sums);
+//     waits for it (tests, benchmarks, evaluation sums). That stream is not ordered with
+//     any other: the caller synchronises the stream that wrote the buffer first;
 //   - stream-ordered (the gradient path): all_reduce_on(stream) enqueues on a stream the
 //     caller orders with events, wait_event() waits under the deadline.
 // Built only with the CUDA backend (DPTRAIN_HAVE_CUDA).
