@@ -19,12 +19,27 @@ std::string flag_named_in(const std::string& what) {
   return what.substr(at, what.find_first_of(" =:", at) - at);
 }
 
-bool on_command_line(int argc, char** argv, const std::string& flag) {
+// Whether opt appears on the command line under any of its names: --name, --name=VALUE,
+// -b or -bVALUE. Scanning stops at a bare "--".
+bool on_command_line(int argc, char** argv, const CLI::Option& opt) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == flag || arg.rfind(flag + "=", 0) == 0) return true;
+    if (arg == "--") break;
+    for (const std::string& name : opt.get_lnames())
+      if (arg == "--" + name || arg.rfind("--" + name + "=", 0) == 0) return true;
+    for (const std::string& name : opt.get_snames())
+      if (arg.rfind("-" + name, 0) == 0 && arg.rfind("--", 0) != 0) return true;
   }
   return false;
+}
+
+// A bad value CLI11 reports ("Could not convert: --lr = abc", "--model: xx not in ...")
+// came from the --config file when its option is not on the command line.
+bool value_from_config_file(const CLI::ParseError& e, const CLI::App& app, int argc, char** argv) {
+  if (!dynamic_cast<const CLI::ConversionError*>(&e) && !dynamic_cast<const CLI::ValidationError*>(&e))
+    return false;
+  const CLI::Option* opt = app.get_option_no_throw(flag_named_in(e.what()));
+  return opt != nullptr && !on_command_line(argc, argv, *opt);
 }
 
 }  // namespace
@@ -193,12 +208,11 @@ int parse_command_line(int argc, char** argv, bool print, CLI::App& app, Config&
       const std::string extras = "INI was not able to parse ";
       if (what.rfind(extras, 0) == 0)
         what = "unknown key '" + what.substr(extras.size()) + "' (keys are the long flags without --)";
-      const std::string flag = flag_named_in(what);
       if (dynamic_cast<const CLI::FileError*>(&e))
         what = "--config: " + what;
-      else if (!file.empty() && (dynamic_cast<const CLI::ConfigError*>(&e) ||
-                                 (!flag.empty() && !on_command_line(argc, argv, flag))))
-        what = "--config " + file + ": " + what;  // a bad value from the file, not the command line
+      else if (!file.empty() &&
+               (dynamic_cast<const CLI::ConfigError*>(&e) || value_from_config_file(e, app, argc, argv)))
+        what = "--config " + file + ": " + what;
       std::fprintf(stderr, "dptrain: error: %s (see --help)\n", what.c_str());
     }
     return 2;

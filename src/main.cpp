@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
       "Exit codes: 0 ok, 2 bad flag or input file, 3 run failed (replicas diverged, non-finite values),\n"
       "4 a collective timed out (--comm-timeout: a rank died or hung), 128+N stopped by signal N.\n"
       "Signals: SIGTERM, SIGINT (Ctrl-C) or SIGUSR1 stop the run within a few steps, after a checkpoint\n"
-      "(with --checkpoint-dir or a run dir); exit 143, 130 or 138. A second SIGTERM/SIGINT stops at once.");
+      "(with --checkpoint-dir or a run dir); exit 143, 130 or 138. A second Ctrl-C stops at once.");
   app.set_version_flag("--version", "dptrain " DPTRAIN_VERSION);
   app.set_config("--config", "",
                  "read options from a TOML/INI file (key = value, keys as the long flags without --); flags "

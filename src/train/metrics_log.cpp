@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "src/util/check.h"
+#include "src/util/fs.h"
 
 namespace dp {
 
@@ -16,8 +17,7 @@ void MetricsLog::open(const std::string& path, bool keep_existing) {
 std::int64_t MetricsLog::continue_after(std::int64_t step) {
   if (!out_.is_open()) return 0;
   out_.close();
-  std::vector<std::string> kept;
-  std::int64_t dropped = 0;
+  std::vector<std::string> kept, dropped;
   {
     std::ifstream in(path_);
     std::string line;
@@ -27,24 +27,29 @@ std::int64_t MetricsLog::continue_after(std::int64_t step) {
       const bool keep =
           record.is_object() && (!record.contains("step") || !record["step"].is_number_integer() ||
                                  record["step"].get<std::int64_t>() <= step);
-      if (keep)
-        kept.push_back(line);
-      else
-        ++dropped;
+      (keep ? kept : dropped).push_back(line);
     }
   }
-  // Rewritten through a temporary file and a rename: a crash here loses nothing kept.
+  if (!dropped.empty()) {
+    // Nothing is thrown away: a wrong --checkpoint-dir must not cost the history.
+    std::ofstream aside(path_ + ".dropped", std::ios::app);
+    for (const std::string& line : dropped) aside << line << "\n";
+    DP_USER_CHECK(aside.flush().good(), "--run-dir: cannot write ", path_, ".dropped");
+  }
+  // Rewritten through a synced temporary file and a rename: a crash at any point leaves
+  // the old file or the new one.
   const std::string tmp = path_ + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     for (const std::string& line : kept) out << line << "\n";
-    out.flush();
-    DP_USER_CHECK(out.good(), "--run-dir: cannot write ", tmp);
+    DP_USER_CHECK(out.flush().good(), "--run-dir: cannot write ", tmp);
   }
+  DP_USER_CHECK(fsync_file(tmp), "--run-dir: cannot sync ", tmp);
   DP_USER_CHECK(std::rename(tmp.c_str(), path_.c_str()) == 0, "--run-dir: cannot replace ", path_);
+  (void)fsync_dir(parent_dir(path_));
   out_.open(path_, std::ios::app);
   DP_USER_CHECK(out_.is_open(), "--run-dir: cannot reopen ", path_);
-  return dropped;
+  return static_cast<std::int64_t>(dropped.size());
 }
 
 }  // namespace dp

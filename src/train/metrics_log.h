@@ -2,7 +2,8 @@
 //
 // Invariant after a resume: the file holds each step's records once, in order. A run that
 // was killed may have left records past its last checkpoint (steps the resumed run takes
-// again) and a torn last line; continue_after() drops both before appending.
+// again) and a torn last line; continue_after() moves both to metrics.jsonl.dropped
+// before appending.
 #pragma once
 
 #include <cstdint>

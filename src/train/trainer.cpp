@@ -127,6 +127,7 @@ class Run {
   // The stop signal any rank has received (max over ranks), or 0; collective.
   int agreed_stop_signal();
   void finish(TrainResult* result);
+  std::string resume_hint() const;
   void write_metrics(const json& record) { metrics_.write(record); }
 
   const Config& cfg_;
@@ -503,7 +504,8 @@ void Run::continue_metrics_after(std::int64_t step) {
     if (root_) dropped = metrics_.continue_after(step);
   });
   if (root_ && dropped > 0)
-    std::printf("%s/metrics.jsonl: dropped %lld record(s) after step %lld (the interrupted run's)\n",
+    std::printf("%s/metrics.jsonl: moved %lld record(s) after step %lld (the interrupted run's) to "
+                "metrics.jsonl.dropped\n",
                 run_dir_.c_str(), static_cast<long long>(dropped), static_cast<long long>(step));
 }
 
@@ -777,6 +779,12 @@ TrainResult Run::run() {
   return result;
 }
 
+// The flags that find this run's checkpoints again: a default run dir is new each time.
+std::string Run::resume_hint() const {
+  if (!cfg_.run_dir.empty() || !cfg_.checkpoint_dir.empty()) return "continue with --resume auto";
+  return concat("continue with --run-dir ", run_dir_, " --resume auto");
+}
+
 void Run::finish(TrainResult* result) {
   result->wall_s = wall_.elapsed_s();
   result->layout = model_->layout();
@@ -785,15 +793,14 @@ void Run::finish(TrainResult* result) {
     const char* name = stop_signal_name(result->stop_signal);
     write_metrics({{"type", "stop"}, {"step", step_}, {"signal", name}});
     metrics_.flush();
-    progress_->print_line(
-        concat("stopped by ", name, " after step ", step_, " of ", total_steps_,
-               checkpoint_dir_.empty()
-                   ? std::string("; no checkpoint written (no --checkpoint-dir, --run-dir none)")
-                   : concat("; the checkpoint is in ", checkpoint_dir_, "; continue with --resume auto")));
+    progress_->print_line(concat(
+        "stopped by ", name, " after step ", step_, " of ", total_steps_,
+        checkpoint_dir_.empty() ? std::string("; no checkpoint written (no --checkpoint-dir, --run-dir none)")
+                                : concat("; the checkpoint is in ", checkpoint_dir_, "; ", resume_hint())));
   } else if (result->stopped_early) {
     progress_->print_line(concat("stopped after step ", step_, " of ", total_steps_,
-                                 " as asked (--stop-at-step); the checkpoint is in ", checkpoint_dir_,
-                                 "; continue with --resume auto"));
+                                 " as asked (--stop-at-step); the checkpoint is in ", checkpoint_dir_, "; ",
+                                 resume_hint()));
   } else {
     const EvalResult& e = last_eval_;
     std::string evaluation = "no test split";

@@ -46,12 +46,22 @@ void ensure_file_writable(const std::string& path, const std::string& flag) {
   if (::access(path.c_str(), F_OK) == 0 && ::access(path.c_str(), W_OK) != 0) refuse(std::strerror(errno));
 }
 
-bool fsync_dir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+namespace {
+bool fsync_path(const std::string& path, int open_flags) {
+  const int fd = ::open(path.c_str(), open_flags);
   if (fd < 0) return false;
   const bool ok = ::fsync(fd) == 0;
   ::close(fd);
   return ok;
+}
+}  // namespace
+
+bool fsync_file(const std::string& path) {
+  return fsync_path(path, O_RDONLY);
+}
+
+bool fsync_dir(const std::string& dir) {
+  return fsync_path(dir, O_RDONLY | O_DIRECTORY);
 }
 
 std::string parent_dir(const std::string& path) {

@@ -13,6 +13,8 @@ void make_dirs(const std::string& path, const std::string& flag);
 // <reason>" unless a file can be created or replaced at path (its directory exists and is
 // writable, the path is not a directory, an existing file is writable). Creates nothing.
 void ensure_file_writable(const std::string& path, const std::string& flag);
+// fsync of a file's data (before renaming it over another). Returns false on failure.
+bool fsync_file(const std::string& path);
 // fsync of a directory, so a rename inside it is durable. Returns false on failure.
 bool fsync_dir(const std::string& dir);
 // Directory part of a path ("." when there is none).

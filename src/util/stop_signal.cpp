@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <initializer_list>
@@ -9,30 +11,37 @@
 namespace dp {
 namespace {
 
-volatile std::sig_atomic_t g_signal = 0;
-volatile std::sig_atomic_t g_announce = 0;
+// Written by the handler (on whichever thread the kernel picks), read by the trainer.
+std::atomic<int> g_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the handler needs a lock-free atomic");
+bool g_announce = false;  // set before the handlers are installed, read-only after
 bool g_installed = false;
 
+void say(const char* text) {
+  (void)!::write(STDERR_FILENO, text, std::strlen(text));  // write(2): async-signal-safe
+}
+
 void on_stop_signal(int signo) {
-  if (g_signal == 0) g_signal = signo;
-  // The next one of the same kind is not caught: a second Ctrl-C ends the process at once.
-  if (signo != SIGUSR1) std::signal(signo, SIG_DFL);
-  if (g_announce != 0) {
-    // write(2) is async-signal-safe; printf is not.
-    const char* name = stop_signal_name(signo);
-    const char head[] = "\ndptrain: ";
-    const char tail[] =
-        " received: stopping within a few steps, after a checkpoint (send it again to stop at once)\n";
-    (void)!::write(STDERR_FILENO, head, sizeof head - 1);
-    (void)!::write(STDERR_FILENO, name, std::strlen(name));
-    (void)!::write(STDERR_FILENO, tail, sizeof tail - 1);
+  const int saved_errno = errno;  // the interrupted code may be about to read errno
+  int none = 0;
+  const bool first = g_signal.compare_exchange_strong(none, signo);
+  // Only Ctrl-C escalates: a second SIGINT ends the process at once. SIGTERM may come
+  // twice from a launcher (Slurm signals the tasks and srun passes its own on), and
+  // SIGUSR1 is the gentle request; repeats of those change nothing.
+  if (signo == SIGINT) std::signal(SIGINT, SIG_DFL);
+  if (g_announce && first) {
+    say("\ndptrain: ");
+    say(stop_signal_name(signo));
+    say(" received: stopping within a few steps, after a checkpoint");
+    say(signo == SIGINT ? " (Ctrl-C again to stop at once)\n" : "\n");
   }
+  errno = saved_errno;
 }
 
 }  // namespace
 
 void install_stop_handlers(bool announce) {
-  g_announce = announce ? 1 : 0;
+  g_announce = announce;
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
   sa.sa_handler = &on_stop_signal;
@@ -47,7 +56,7 @@ bool stop_handlers_installed() {
 }
 
 int stop_requested() {
-  return static_cast<int>(g_signal);
+  return g_signal.load();
 }
 
 const char* stop_signal_name(int signo) {

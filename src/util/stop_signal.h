@@ -1,7 +1,8 @@
 // A polite stop on SIGTERM, SIGINT or SIGUSR1: the handler only records the signal; the
 // trainer asks all ranks at a step boundary (stop_requested + one all-reduce), writes a
-// checkpoint and ends with exit code 128 + the signal number. A second SIGTERM or SIGINT
-// takes the default action (the process ends at once).
+// checkpoint and ends with exit code 128 + the signal number. A second SIGINT (Ctrl-C)
+// takes the default action (the process ends at once); repeated SIGTERM or SIGUSR1 change
+// nothing (launchers may deliver SIGTERM twice; their SIGKILL is the hard stop).
 //
 // Launchers: Slurm's srun passes SIGTERM (scancel, the time limit) and SIGUSR1
 // (--signal=USR1@T) to every task; Open MPI's mpirun passes SIGUSR1 on as it is, but

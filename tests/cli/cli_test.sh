@@ -100,6 +100,7 @@ printf 'lr = "abc"\n' >"$work/badvalue.toml"
 expect 2 "--config $work/badvalue.toml: Could not convert: --lr = abc" -- --config "$work/badvalue.toml"
 printf 'steps = 3\n' >"$work/steps.toml"
 expect 2 "^dptrain: error: Could not convert: --lr = abc" -- --config "$work/steps.toml" --lr abc
+expect 2 "^dptrain: error: Could not convert: --batch-size = abc" -- --config "$work/steps.toml" -b abc
 
 # A good config file is applied, and the command line overrides it.
 printf 'model = "linreg"\ndata = "synthetic-linreg"\nlr = 0.02\nsteps = 3\nbatch-size = 100\n' >"$work/good.toml"

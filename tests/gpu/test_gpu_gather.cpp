@@ -85,6 +85,12 @@ TEST_CASE("BatchLoader on the GPU: back-to-back loads keep their own rows", "[gp
       second[static_cast<std::size_t>(i)] = ds.count - 1 - i;
     }
     dp::Array<float> got_first(dp::Backend::cuda, kRows * ds.features);
+    // One load and one GEMM beforehand, waited for: the first launch of a kernel may load
+    // its module and synchronise the device (lazy loading), which would hide a missing wait.
+    (void)loader.load(second.data(), kRows);
+    dp::kernels::gemm(ctx, dp::kernels::Trans::no, dp::kernels::Trans::no, kBusy, kBusy, kBusy, 1.0f,
+                      busy_a.data(), kBusy, busy_a.data(), kBusy, 0.0f, busy_c.data(), kBusy);
+    dp::device::synchronize(ctx.stream);
     dp::kernels::gemm(ctx, dp::kernels::Trans::no, dp::kernels::Trans::no, kBusy, kBusy, kBusy, 1.0f,
                       busy_a.data(), kBusy, busy_a.data(), kBusy, 0.0f, busy_c.data(), kBusy);
     dp::BatchRef b = loader.load(first.data(), kRows);

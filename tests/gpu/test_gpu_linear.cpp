@@ -53,6 +53,8 @@ TEST_CASE("linear_forward on the GPU matches gemm + bias + ReLU on the CPU", "[g
         d_flat.upload(w.data(), s.out * s.in, ctx, at.w_at);
         const float* d_b = d_flat.data() + at.b_at;
         const float* d_w = d_flat.data() + at.w_at;
+        // NaN first: a call that wrote nothing cannot pass on the previous layout's result.
+        dp::device::fill_bytes(d_y.data(), 0xFF, d_y.nbytes(), ctx.stream);
         // Twice: the second call reuses the cached plan and must give the same bits.
         dp::kernels::linear_forward(ctx, d_x.data(), d_w, d_b, d_y.data(), s.rows, s.in, s.out, relu);
         got_at.push_back(d_y.to_host(ctx));

@@ -241,7 +241,8 @@ signal_usr1|signal_term)
     --stop-at-step "$((stop_step + 24))"
   [[ $rc -eq 0 ]] || fail "resume exit $rc"
   grep -q "resuming from .*ckpt-step0*$stop_step.dpckpt" "$work/out" || fail "did not resume from step $stop_step"
-  grep -q "metrics.jsonl: dropped 2 record(s) after step $stop_step" "$work/out" || fail "torn records not dropped"
+  grep -q "metrics.jsonl: moved 2 record(s) after step $stop_step" "$work/out" || fail "torn records not dropped"
+  [[ $(wc -l <"$run_dir/metrics.jsonl.dropped") -eq 2 ]] || fail "the dropped records are not kept aside"
   python3 - "$run_dir/metrics.jsonl" "$((stop_step + 24))" <<'PY' || fail "metrics.jsonl is not whole after the resume"
 import json, sys
 steps = [r["step"] for r in map(json.loads, open(sys.argv[1])) if r["type"] == "train"]
