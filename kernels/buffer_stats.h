@@ -16,6 +16,8 @@ struct BufferStats {
   std::int64_t nonfinite = 0;
 };
 
+// On a GPU the result comes back to the host: when count > 0 the call synchronises
+// ctx.stream, so everything queued on it before has completed on return.
 BufferStats buffer_stats(const Context& ctx, const float* x, std::int64_t count);
 
 namespace cpu {

@@ -319,6 +319,7 @@ void Run::build_model() {
   model_ = std::make_unique<Mlp>(train.features, cfg_.hidden, train.output_dim(), loss,
                                  std::max(local_batch_, eval_rows_), backend);
   nparams_ = model_->param_count();
+  DP_CHECK(nparams_ > 0, "a model without parameters");  // the step relies on buffer_stats syncing
   params_ = Array<float>(backend, nparams_);
   grads_ = Array<float>(backend, nparams_ + 1);
   if (backend != Backend::cpu) {
@@ -587,7 +588,8 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
   // The summed buffer is identical on every rank, so this check reaches the same verdict
   // everywhere without another collective.
   // On a GPU the reduced loss travels to pinned memory while buffer_stats runs; its
-  // synchronisation (the step's only one after the all-reduce) covers both.
+  // synchronisation of ctx_.stream (the step's only one after the all-reduce; nparams_ > 0
+  // for every model) covers both.
   float reduced_loss = 0.0f;
   if (on_device) device::copy(h_loss_.get(), d_loss_slot, sizeof(float), ctx_.stream);
   const kernels::BufferStats stats = kernels::buffer_stats(ctx_, grads_.data(), nparams_);
