@@ -41,6 +41,29 @@ expect_error() {
   echo "ok [$case_name]: exit $rc: $(grep '^dptrain: error:' "$work/err" | head -c 300)"
 }
 
+# start_long RUN_DIR [ARGS...]: a long 2-rank run in the background (mpirun_pid), returned
+# once it has written 20 steps of metrics; fails if it never starts.
+start_long() {
+  local dir=$1
+  shift
+  "$mpiexec" -n 2 "${mpiflags[@]}" "$dptrain" --progress none --data fashion-mnist --hidden 32,16 --batch-size 64 \
+    --steps 1000000 --run-dir "$dir" "$@" >"$work/out" 2>"$work/err" &
+  mpirun_pid=$!
+  for _ in $(seq 1 300); do
+    [[ -s $dir/metrics.jsonl ]] && [[ $(wc -l <"$dir/metrics.jsonl") -gt 20 ]] && break
+    sleep 0.1
+  done
+  [[ -s $dir/metrics.jsonl ]] || { kill -9 "$mpirun_pid"; fail "training never started"; }
+}
+
+# wait_long SECONDS WHAT: waits for the background run to end (sets rc); fails after SECONDS.
+wait_long() {
+  for _ in $(seq 1 $(($1 * 10))); do kill -0 "$mpirun_pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$mpirun_pid" 2>/dev/null; then kill -9 "$mpirun_pid"; fail "job still running $1 s after $2"; fi
+  wait "$mpirun_pid"
+  rc=$?
+}
+
 in=$work/in
 small=(--data "npy:$in/x.npy,$in/y.npy" --hidden 8 --batch-size 8 --steps 4 --run-dir none)
 fashion=(--data fashion-mnist --hidden 32,16 --batch-size 64 --steps 120 --run-dir none --check-every 10)
@@ -184,22 +207,12 @@ crashed_rank)
 killed_rank)
   # kill -9 of one rank from outside, mid-run.
   marker=$work/killed-run
-  "$mpiexec" -n 2 "${mpiflags[@]}" "$dptrain" --progress none --data fashion-mnist --hidden 32,16 --batch-size 64 \
-    --steps 1000000 --comm-timeout 60 --run-dir "$marker" >"$work/out" 2>"$work/err" &
-  mpirun_pid=$!
-  for _ in $(seq 1 300); do
-    [[ -s $marker/metrics.jsonl ]] && [[ $(wc -l <"$marker/metrics.jsonl") -gt 20 ]] && break
-    sleep 0.1
-  done
-  [[ -s $marker/metrics.jsonl ]] || { kill -9 "$mpirun_pid"; fail "training never started"; }
+  start_long "$marker" --comm-timeout 60
   victim=$(pgrep -f -- "--run-dir $marker" | grep -v "^$mpirun_pid\$" | tail -1)
   [[ -n $victim ]] || { kill -9 "$mpirun_pid"; fail "no rank process found"; }
   start=$(date +%s)
   kill -9 "$victim"
-  for _ in $(seq 1 600); do kill -0 "$mpirun_pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$mpirun_pid" 2>/dev/null; then kill -9 "$mpirun_pid"; fail "job still running 60 s after kill -9"; fi
-  wait "$mpirun_pid"
-  rc=$?
+  wait_long 60 "kill -9"
   elapsed=$(($(date +%s) - start))
   [[ $rc -ne 0 ]] || fail "exit 0 after a rank was killed"
   echo "ok [$case_name]: killed pid $victim; job ended with exit $rc after ${elapsed} s" ;;
@@ -209,14 +222,7 @@ signal_usr1|signal_term)
   # signal_usr1: SIGUSR1 to mpirun, which passes it on (Slurm: --signal=USR1@T);
   # signal_term: SIGTERM straight to the ranks, as srun and scancel deliver it.
   run_dir=$work/run
-  "$mpiexec" -n 2 "${mpiflags[@]}" "$dptrain" --progress none --data fashion-mnist --hidden 32,16 --batch-size 64 \
-    --steps 1000000 --run-dir "$run_dir" >"$work/out" 2>"$work/err" &
-  mpirun_pid=$!
-  for _ in $(seq 1 300); do
-    [[ -s $run_dir/metrics.jsonl ]] && [[ $(wc -l <"$run_dir/metrics.jsonl") -gt 20 ]] && break
-    sleep 0.1
-  done
-  [[ -s $run_dir/metrics.jsonl ]] || { kill -9 "$mpirun_pid"; fail "training never started"; }
+  start_long "$run_dir"
   if [[ $case_name == signal_usr1 ]]; then
     signal=USR1 want=138
     kill -USR1 "$mpirun_pid"
@@ -226,10 +232,7 @@ signal_usr1|signal_term)
     [[ -n $ranks ]] || { kill -9 "$mpirun_pid"; fail "no rank process found"; }
     kill -TERM $ranks
   fi
-  for _ in $(seq 1 300); do kill -0 "$mpirun_pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$mpirun_pid" 2>/dev/null; then kill -9 "$mpirun_pid"; fail "job still running 30 s after SIG$signal"; fi
-  wait "$mpirun_pid"
-  rc=$?
+  wait_long 30 "SIG$signal"
   [[ $rc -eq $want ]] || fail "exit code $rc, want $want"
   stop_step=$(sed -n "s/^stopped by SIG$signal after step \([0-9]*\) of 1000000; the checkpoint is in .*/\1/p" "$work/out")
   [[ -n $stop_step ]] || fail "no 'stopped by SIG$signal after step ...' line"
