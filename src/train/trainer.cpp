@@ -47,10 +47,12 @@ namespace {
 
 using json = nlohmann::json;
 
-// Steps between the checks for a stop signal (one all-reduce of one integer): a few
-// microseconds per check, and a stop within this many steps of the signal -- well inside
-// the grace time launchers give (mpirun: 1 s, Slurm: KillWait, 30 s by default).
-constexpr std::int64_t kStopPollSteps = 8;
+// Checks for a stop signal (one all-reduce of two integers, a few microseconds) come about
+// kStopPollTargetS apart: every step when steps are slower, every kStopPollMaxSteps steps
+// at most when they are fast. A stop then begins within about that time plus one step --
+// inside the grace time launchers give (mpirun: 1 s before SIGKILL, Slurm: KillWait, 30 s).
+constexpr double kStopPollTargetS = 0.05;
+constexpr std::int64_t kStopPollMaxSteps = 64;
 
 // Exponential moving average for the live throughput / time split.
 struct Ema {
@@ -176,6 +178,10 @@ class Run {
   std::int64_t skipped_ = 0;
   std::int64_t eval_rows_ = 1;  // --eval-batch-size, at most the test split's size
   int stop_signal_ = 0;         // agreed by all ranks (agreed_stop_signal)
+  // The next stop-signal check: at step next_stop_poll_; the last one at last_poll_step_,
+  // last_poll_s_ (host clock). Every rank computes the same next_stop_poll_.
+  std::int64_t next_stop_poll_ = 0, last_poll_step_ = 0;
+  double last_poll_s_ = 0.0;
   double last_loss_ = 0.0;
   EvalResult last_eval_;
   Ema ema_step_, ema_phase_[4];
@@ -505,9 +511,10 @@ void Run::continue_metrics_after(std::int64_t step) {
     if (root_) dropped = metrics_.continue_after(step);
   });
   if (root_ && dropped > 0)
-    std::printf("%s/metrics.jsonl: moved %lld record(s) after step %lld (the interrupted run's) to "
-                "metrics.jsonl.dropped\n",
-                run_dir_.c_str(), static_cast<long long>(dropped), static_cast<long long>(step));
+    std::printf(
+        "%s/metrics.jsonl: moved %lld record(s) after step %lld (the interrupted run's) to "
+        "metrics.jsonl.dropped\n",
+        run_dir_.c_str(), static_cast<long long>(dropped), static_cast<long long>(step));
 }
 
 bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
@@ -700,11 +707,19 @@ void Run::end_epoch(std::int64_t epoch, double epoch_s) {
 
 int Run::agreed_stop_signal() {
   if (!stop_handlers_installed()) return 0;  // the same on every rank: no collective needed
-  std::int64_t signo = stop_requested();
+  // [0]: the signal any rank has received; [1]: the slowest rank's time since the last
+  // check. Both are maxima over ranks, so every rank plans the same next check.
+  const double now = now_seconds();
+  std::int64_t v[2] = {stop_requested(), static_cast<std::int64_t>(1e6 * (now - last_poll_s_))};
   comm_.set_label("stop-signal check");
-  DP_CHECK_OK(comm_.all_reduce(&signo, 1, ReduceOp::max));
+  DP_CHECK_OK(comm_.all_reduce(v, 2, ReduceOp::max));
   comm_.set_label(nullptr);
-  return static_cast<int>(signo);
+  const double step_s = 1e-6 * static_cast<double>(v[1]) / static_cast<double>(step_ - last_poll_step_);
+  const auto every = static_cast<std::int64_t>(kStopPollTargetS / std::max(step_s, 1e-9));
+  next_stop_poll_ = step_ + std::clamp<std::int64_t>(every, 1, kStopPollMaxSteps);
+  last_poll_step_ = step_;
+  last_poll_s_ = now;
+  return static_cast<int>(v[0]);
 }
 
 void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
@@ -738,6 +753,10 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
 
 TrainResult Run::run() {
   tracer_.start(comm_);
+  // The first stop-signal check after one step; it measures the pace for the next ones.
+  next_stop_poll_ = step_ + 1;
+  last_poll_step_ = step_;
+  last_poll_s_ = now_seconds();
   bool stopped = false;
   const bool periodic = cfg_.checkpoint_every > 0;
   for (std::int64_t epoch = start_epoch_; epoch < epochs_ && step_ < total_steps_ && !stopped; ++epoch) {
@@ -750,8 +769,7 @@ TrainResult Run::run() {
       if ((cfg_.check_every > 0 && step_ % cfg_.check_every == 0) || step_ == total_steps_)
         check_replicas(comm_, host_params(), nparams_, step_);
       const bool stop_here = cfg_.stop_at_step > 0 && step_ == cfg_.stop_at_step;
-      if (!stop_here && step_ < total_steps_ && step_ % kStopPollSteps == 0)
-        stop_signal_ = agreed_stop_signal();
+      if (!stop_here && step_ < total_steps_ && step_ >= next_stop_poll_) stop_signal_ = agreed_stop_signal();
       const bool stopping = stop_here || stop_signal_ != 0;
       // Position after this step: (epoch, s + 1), or the start of the next epoch.
       const bool epoch_done = s + 1 == steps_per_epoch_;
