@@ -23,6 +23,11 @@ Definitions (baseline = the smallest rank count of the mode, normally 1 rank):
   exposed comm = communication the step waited for (not hidden behind backward);
   share        = median over the measured steps of exposed comm / step time.
 
+Only the runs of the sweep in DIR/sweep.json (its modes and rank counts) are reported;
+runs left in DIR by an earlier sweep, partial runs (stopped by a signal or --timeout, or
+fewer steps than asked) are left out with a warning, and runs whose mean or p90 step is
+far above the median (a busy machine) are marked ‡ with a warning.
+
 --model-prediction FILE: {"strong": {"<ranks>": predicted_step_ms}, "weak": {...}} adds
 the columns "predicted step ms" and "error %" = (predicted - measured) / measured * 100.
 
@@ -203,7 +208,11 @@ def summarize_run(run_dir: Path, mode: str, warmup: int) -> dict:
     }
 
 
-def find_runs(sweep_dir: Path) -> dict[str, list[Path]]:
+def find_runs(sweep_dir: Path, sweep: dict, notes: list[str]) -> dict[str, list[Path]]:
+    """The runs of the sweep that sweep.json describes (its modes and rank counts); run
+    directories of an earlier sweep into the same --out are left out, with a note."""
+    modes = sweep.get("modes") if isinstance(sweep.get("modes"), list) else MODES
+    ranks = set(sweep["ranks"]) if isinstance(sweep.get("ranks"), list) else None
     runs: dict[str, list[Path]] = {}
     for mode in MODES:
         d = sweep_dir / mode
@@ -211,9 +220,47 @@ def find_runs(sweep_dir: Path) -> dict[str, list[Path]]:
             continue
         dirs = [p for p in d.iterdir() if p.is_dir() and re.fullmatch(r"ranks\d+", p.name)
                 and (p / "metrics.jsonl").exists()]
-        if dirs:
-            runs[mode] = sorted(dirs, key=lambda p: int(p.name[5:]))
+        kept = [p for p in dirs if mode in modes and (ranks is None or int(p.name[5:]) in ranks)]
+        for p in sorted(set(dirs) - set(kept)):
+            notes.append(f"{mode}/{p.name} is not part of the sweep in sweep.json (left from an earlier one "
+                         "into the same directory): not reported")
+        if kept:
+            runs[mode] = sorted(kept, key=lambda p: int(p.name[5:]))
     return runs
+
+
+def partial_run(run_dir: Path) -> str | None:
+    """Why a run did not train all its steps (stopped by a signal or --timeout), or None."""
+    config = read_json(run_dir / "config.json")
+    records = read_metrics(run_dir / "metrics.jsonl")
+    steps = [r["step"] for r in records if r.get("type") == "train" and isinstance(r.get("step"), int)]
+    last = max(steps, default=0)
+    stop = next((r for r in records if r.get("type") == "stop"), None)
+    if stop is not None:
+        return f"stopped by {stop.get('signal', 'a signal')} after step {stop.get('step', last)}"
+    asked = config.get("steps")
+    if isinstance(asked, int) and asked > 0 and last < asked:
+        return f"ended after step {last} of {asked} (killed or timed out)"
+    return None
+
+
+# A run whose mean step is this much slower than its median, or whose 90th percentile is
+# this far above it, was slowed by something else on the machine: its medians hide that.
+NOISY_MEAN_OVER_MEDIAN = 1.3
+NOISY_P90_OVER_MEDIAN = 2.0
+
+
+def noise_note(row: dict) -> str | None:
+    med, p90 = row.get("step_ms"), row.get("step_ms_p90")
+    mean_tput, med_tput = row.get("samples_per_s_mean"), row.get("samples_per_s")
+    if not med or not p90 or not mean_tput or not med_tput:
+        return None
+    mean_over_median = med_tput / mean_tput
+    if mean_over_median < NOISY_MEAN_OVER_MEDIAN and p90 / med < NOISY_P90_OVER_MEDIAN:
+        return None
+    return (f"{row['mode']} {row['ranks']} rank(s) is noisy: mean step {mean_over_median:.1f}x the median, "
+            f"p90 {p90:.3f} ms vs median {med:.3f} ms (mean throughput {mean_tput:,.0f} samples/s vs "
+            f"{med_tput:,.0f} from the median): something else ran on the machine; rerun it on a quiet one")
 
 
 def read_prediction(path: Path) -> dict[str, dict[int, float]]:
@@ -279,6 +326,9 @@ def machine_line(sweep: dict, results: dict[str, list[dict]]) -> str:
         line += f"; runs spread over up to {n_hosts} hosts (core count of the launching host assumed for all)"
     if load:
         line += f"; load average at start {load[0]:.2f}"
+    load_end = sweep.get("loadavg_at_end")
+    if load_end:
+        line += f", at the end {load_end[0]:.2f}"
     line += "."
     over = sorted({r["ranks"] for r in all_rows if r.get("oversubscribed")})
     if over:
@@ -296,7 +346,8 @@ def table(rows: list[dict], with_pred: bool) -> list[str]:
         head += ["predicted step ms", "error %"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
     for r in rows:
-        cells = [f"{r['ranks']}{' †' if r.get('oversubscribed') else ''}", str(r["global_batch"]),
+        mark = (" †" if r.get("oversubscribed") else "") + (" ‡" if r.get("noisy") else "")
+        cells = [f"{r['ranks']}{mark}", str(r["global_batch"]),
                  str(r["per_rank_batch"]), str(r["threads_per_rank"]), fmt(r["step_ms"], 3),
                  fmt(r["samples_per_s"], 0), fmt(r["speedup"], 2), fmt_pct(r["efficiency"]),
                  fmt(r["compute_ms"], 3), fmt(r["comm_ms"], 3), fmt(r["exposed_comm_ms"], 3),
@@ -309,7 +360,7 @@ def table(rows: list[dict], with_pred: bool) -> list[str]:
 
 
 def write_markdown(path: Path, sweep: dict, results: dict[str, list[dict]], warmup: int,
-                   with_pred: bool, pred_file: str | None) -> None:
+                   with_pred: bool, pred_file: str | None, notes: list[str]) -> None:
     any_row = next(r for rows in results.values() for r in rows)
     model = any_row.get("model_shape") or any_row.get("model") or "?"
     params = any_row.get("parameters")
@@ -327,6 +378,8 @@ def write_markdown(path: Path, sweep: dict, results: dict[str, list[dict]], warm
     if sweep.get("git_commit"):
         meta += f" at {sweep['git_commit'][:10]}" + (" (dirty)" if sweep.get("git_dirty") else "")
     lines += [meta + ".", ""]
+    if notes:
+        lines += ["**Warnings:**", ""] + [f"- {n}" for n in notes] + [""]
     for mode in MODES:
         rows = results.get(mode)
         if not rows:
@@ -346,7 +399,8 @@ def write_markdown(path: Path, sweep: dict, results: dict[str, list[dict]], warm
         "Definitions: samples/s = global batch / median step time; speed-up = samples/s over the baseline's "
         f"({base_txt}); efficiency = speed-up / (ranks / baseline ranks): strong = T1 / (n·Tn) for the same "
         "samples, weak = throughput_n / (n · throughput_1). comm ms = total all-reduce time (may overlap "
-        "backward); exposed comm ms = the part the step waited for; exposed share = median over the steps of exposed / step time.",
+        "backward); exposed comm ms = the part the step waited for; exposed share = median over the steps of exposed / step time. "
+        "‡ = a noisy run (mean or p90 step far above the median; see the warnings).",
     ]
     if with_pred:
         lines += ["", f"Prediction: {pred_file}; error % = (predicted − measured) / measured · 100."]
@@ -474,7 +528,20 @@ def main(argv: list[str] | None = None) -> int:
     if not sweep_dir.is_dir():
         raise ReportError(f"{sweep_dir}: no such directory (the --out of launch/scaling.sh)")
     sweep = read_json(sweep_dir / "sweep.json") if (sweep_dir / "sweep.json").exists() else {}
-    runs = find_runs(sweep_dir)
+    notes: list[str] = []
+    runs = find_runs(sweep_dir, sweep, notes)
+    for mode in list(runs):
+        complete = []
+        for d in runs[mode]:
+            why = partial_run(d)
+            if why:
+                notes.append(f"{mode}/{d.name} is partial ({why}): not reported")
+            else:
+                complete.append(d)
+        if complete:
+            runs[mode] = complete
+        else:
+            del runs[mode]
     if not runs:
         raise ReportError(f"{sweep_dir}: no runs found (expected {sweep_dir}/strong/ranks<N>/metrics.jsonl "
                           f"or {sweep_dir}/weak/ranks<N>/metrics.jsonl)")
@@ -503,6 +570,10 @@ def main(argv: list[str] | None = None) -> int:
             row["oversubscribed"] = per_host * max(threads, 1) > cores
             row["cores_per_host"] = cores
             rows.append(row)
+            note = noise_note(row)
+            if note:
+                row["noisy"] = True
+                notes.append(note)
         add_scaling(rows, mode, pred)
         results[mode] = rows
     if warmup < 0:
@@ -510,7 +581,13 @@ def main(argv: list[str] | None = None) -> int:
 
     with_pred = pred is not None
     md = sweep_dir / "scaling.md"
-    write_markdown(md, sweep, results, warmup, with_pred, args.model_prediction)
+    if pred is not None:
+        reported = {(m, r["ranks"]) for m, rows in results.items() for r in rows}
+        if not any((m, n) in reported for m, by_ranks in pred.items() for n in by_ranks):
+            notes.append(f"{args.model_prediction}: none of its rank counts matches a run: no predictions shown")
+    for note in notes:
+        print(f"report.py: warning: {note}", file=sys.stderr)
+    write_markdown(md, sweep, results, warmup, with_pred, args.model_prediction, notes)
     report = {
         "sweep": sweep,
         "warmup": warmup,
@@ -524,6 +601,7 @@ def main(argv: list[str] | None = None) -> int:
             "prediction_error_pct": "(predicted - measured) / measured * 100",
         },
         "model_prediction": args.model_prediction,
+        "warnings": notes,
         "results": results,
     }
     js = sweep_dir / "scaling.json"

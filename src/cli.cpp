@@ -151,6 +151,9 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
   add("--export", c.export_path, "write the trained parameters to this safetensors file");
   add_flag("--print-topology", c.print_topology,
            "print where every rank runs (host, local rank, cores it may use, device, BLAS threads) at start");
+  add_flag("--dry-run", c.dry_run,
+           "check the flags, the data, the model, the device and a --resume checkpoint on these ranks, print "
+           "the plan, and stop: nothing is trained or written (exit 0 when all is well)");
 
   group_ = "Communication";
   add("--bucket-mb", c.bucket_mb,

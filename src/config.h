@@ -45,6 +45,7 @@ struct Config {
   int threads = 0;                 // BLAS threads per rank (0 = cores / ranks on the node)
   std::string export_path;         // safetensors file written at the end
   bool print_topology = false;     // rank -> host -> local rank -> cores -> device map at start
+  bool dry_run = false;            // check flags, data, model, --resume checkpoint; train and write nothing
 
   // communication
   double bucket_mb = 25;        // gradient bucket size; 0 = one all-reduce after backward

@@ -98,6 +98,8 @@ class Run {
   }
 
   TrainResult run();
+  // --dry-run: everything was checked in the constructor; say so and train nothing.
+  TrainResult dry_run();
 
  private:
   void setup_threads();
@@ -298,7 +300,7 @@ void Run::setup_files(const std::string& resolved_config_json) {
       "(or a --run-dir other than none)");
   agree_on_user_errors(comm_, [&] {
     if (!root_) return;
-    if (!run_dir_.empty()) {
+    if (!run_dir_.empty() && !cfg_.dry_run) {
       make_dirs(run_dir_, "--run-dir");
       std::ofstream out(run_dir_ + "/config.json");
       json c = resolved_config_json.empty() ? json::object() : json::parse(resolved_config_json);
@@ -310,7 +312,7 @@ void Run::setup_files(const std::string& resolved_config_json) {
       metrics_.open(run_dir_ + "/metrics.jsonl", /*keep_existing=*/!cfg_.resume.empty());
     }
     // Find out now, not after hours of training, that the outputs cannot be written.
-    if (cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0)
+    if ((cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0) && !cfg_.dry_run)
       ensure_writable_dir(checkpoint_dir_, "--checkpoint-dir");
     if (!cfg_.export_path.empty()) ensure_file_writable(cfg_.export_path, "--export");
     if (!cfg_.trace_path.empty()) ensure_file_writable(cfg_.trace_path, "--trace");
@@ -751,6 +753,19 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
   metrics_.flush();
 }
 
+TrainResult Run::dry_run() {
+  progress_->print_line(concat("dry run: the flags, the data, the model and the device are valid on ", world_,
+                               " rank(s)", cfg_.resume.empty() ? "" : ", and so is the checkpoint to resume",
+                               "; nothing was trained or written"));
+  TrainResult result;
+  result.steps = step_;
+  result.epochs = epochs_;
+  result.layout = model_->layout();
+  result.run_dir = run_dir_;
+  result.checkpoint_dir = checkpoint_dir_;
+  return result;
+}
+
 TrainResult Run::run() {
   tracer_.start(comm_);
   // The first stop-signal check after one step; it measures the pace for the next ones.
@@ -862,7 +877,7 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
                   const TrainHooks& hooks) {
   validate_config(cfg, comm.world_size());
   Run run(cfg, comm, resolved_config_json, hooks);
-  return run.run();
+  return cfg.dry_run ? run.dry_run() : run.run();
 }
 
 }  // namespace dp

@@ -64,6 +64,18 @@ expect 2 "--trace: cannot write $work: it is a directory" -- --model linreg --da
 expect 2 "$work/nope.dpckpt: cannot open" -- --model linreg --data synthetic-linreg --resume "$work/nope.dpckpt"
 expect_exact 2 '^dptrain: error: --resume auto looks in .*without --run-dir' -- --model linreg \
   --data synthetic-linreg --progress none --resume auto
+# --dry-run checks everything, trains nothing and writes nothing; it catches a bad batch.
+expect_exact 0 'dry run: the flags, the data, the model and the device are valid' -- --model linreg \
+  --data synthetic-linreg --progress none --run-dir "$work/dry" --export "$work/dry.safetensors" --dry-run
+cases=$((cases + 1))
+if [[ -e $work/dry || -e $work/dry.safetensors ]]; then
+  echo "FAIL: --dry-run wrote $(ls -d "$work"/dry*)"
+  failures=$((failures + 1))
+else
+  echo "ok:   --dry-run wrote nothing"
+fi
+expect 2 '--batch-size 1001 is larger than the training set' -- --model linreg --data synthetic-linreg \
+  --batch-size 1001 --dry-run
 # DPTRAIN_DATA_DIR moves the default --data-dir (and the error names it).
 cases=$((cases + 1))
 DPTRAIN_DATA_DIR="$work/env-data" "$dptrain" --run-dir none --progress none >"$work/out" 2>"$work/err"
