@@ -9,7 +9,9 @@
    two, as MPI/NCCL pick algorithms by size. alpha (s) and beta (bytes/s,
    the bus bandwidth) are fitted by least squares on relative error to every size of
    every `dpbench allreduce --json` file given (dptrain's communicator column).
-2. Step. T(n) = s(n)·(data(b) + compute(b) + optim) + (1 - h)·T_allreduce(n, 4·(P+1)),
+2. Step. T(n) = s(n)·(data(b) + compute(b) + optim) + exposed, with
+   exposed = max((1 - h)·T_ar, T_ar - s(n)·compute(b)) and T_ar = T_allreduce(n, 4·(P+1)):
+   the part h does not hide, or more when backward is too short to hide the rest,
    b = the per-rank batch, P = parameters (+1: the loss rides in the buffer), h = the
    fraction of the all-reduce hidden behind backward (0 with one bucket; from
    bench/overlap.py otherwise), s(n) = max(1, n·threads/cores): ranks that share cores
@@ -75,11 +77,28 @@ def fit_alpha_beta(points: list[tuple[int, float, float]]) -> tuple[float, float
     return alpha, beta, gmean
 
 
+class ModelError(Exception):
+    """A bad input, reported as one line naming it."""
+
+
+def read_json_file(path: str | Path, what: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except OSError as e:
+        raise ModelError(f"{what} {path}: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise ModelError(f"{what} {path}: not JSON ({e})") from None
+
+
 def load_dpbench(paths: list[str]) -> list[tuple[int, float, float]]:
     points = []
     for p in paths:
-        d = json.loads(Path(p).read_text())
+        d = read_json_file(p, "--dpbench")
+        if not isinstance(d.get("results"), list) or "ranks" not in d:
+            raise ModelError(f"--dpbench {p}: not a `dpbench allreduce --json` file (no ranks/results)")
         n = d["ranks"]
+        if n < 2:
+            raise ModelError(f"--dpbench {p}: measured on {n} rank; the fit needs runs on 2 ranks or more")
         for r in d["results"]:
             points.append((n, float(r["bytes"]), r["dptrain"]["time_us"] * 1e-6))
     return points
@@ -88,6 +107,8 @@ def load_dpbench(paths: list[str]) -> list[tuple[int, float, float]]:
 def read_run(run_dir: Path, warmup: int) -> dict:
     recs = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
     train = [r for r in recs if r.get("type") == "train" and r["step"] > warmup]
+    if not train:
+        raise ModelError(f"{run_dir}/metrics.jsonl: no steps after the first {warmup} (--warmup)")
     config = json.loads((run_dir / "config.json").read_text())
     med = lambda k: statistics.median(r[k] for r in train)  # noqa: E731
     return {"ranks": config["world_size"], "threads": config.get("threads_per_rank", 1),
@@ -97,6 +118,8 @@ def read_run(run_dir: Path, warmup: int) -> dict:
 
 
 def sweep_runs(sweep: Path, warmup: int) -> dict:
+    if not sweep.is_dir():
+        raise ModelError(f"--sweep {sweep}: no such directory (the --out of launch/scaling.sh)")
     runs = {}
     for mode in ("strong", "weak"):
         for d in sorted((sweep / mode).glob("ranks*")):
@@ -111,7 +134,7 @@ def params_of(sweep: Path) -> int:
         for line in log.read_text().splitlines():
             if "parameters" in line and line.startswith("dptrain:"):
                 return int(line.split(" parameters")[0].split("(")[-1])
-    raise SystemExit(f"cannot find the parameter count in {sweep}/*/ranks1/stdout.log")
+    raise ModelError(f"cannot find the parameter count in {sweep}/*/ranks1/stdout.log (the sweep needs 1-rank runs)")
 
 
 def load_syncstep(paths: list[str]) -> dict[int, dict]:
@@ -119,7 +142,7 @@ def load_syncstep(paths: list[str]) -> dict[int, dict]:
     JSON files; sync = step - share·work (the all-reduce plus the cost of sharing cores)."""
     out = {}
     for p in paths:
-        d = json.loads(Path(p).read_text())
+        d = read_json_file(p, "--syncstep")
         pts = sorted((r["work_ms"], r["step_ms"] - d["share"] * r["work_ms"]) for r in d["results"])
         out[int(d["ranks"])] = {"bytes": d["bytes"], "points": pts, "share": d["share"]}
     return out
@@ -274,4 +297,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except ModelError as e:
+        print(f"perf_model.py: error: {e}", file=sys.stderr)
+        sys.exit(2)

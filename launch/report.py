@@ -542,6 +542,8 @@ def main(argv: list[str] | None = None) -> int:
             runs[mode] = complete
         else:
             del runs[mode]
+    if not runs and notes:
+        raise ReportError(f"{sweep_dir}: no complete run of this sweep to report ({'; '.join(notes)})")
     if not runs:
         raise ReportError(f"{sweep_dir}: no runs found (expected {sweep_dir}/strong/ranks<N>/metrics.jsonl "
                           f"or {sweep_dir}/weak/ranks<N>/metrics.jsonl)")

@@ -25,7 +25,7 @@ DIR/efficiency.png (launch/report.py; needs matplotlib, Debian: python3-matplotl
                         MLP, ranks 1,2,4 (oversubscribed when ranks > cores), both modes,
                         200 steps (first 20 dropped), strong global batch 256, weak 64 per rank
   --out DIR             where the runs and the report go (required; existing runs of the same
-                        mode and rank count are replaced)
+                        mode and rank count are replaced, others are kept but not reported)
   --ranks LIST          comma-separated rank counts                       [1,2,4]
   --mode MODE           strong | weak | both                               [both]
   --steps N             training steps per run                             [500; quick 200]
@@ -43,7 +43,8 @@ DIR/efficiency.png (launch/report.py; needs matplotlib, Debian: python3-matplotl
   --mpi-args "ARGS"     launcher arguments for every run (e.g. "--hostfile hosts --map-by ppr:4:node
                         --bind-to core"); with mpirun, launch/mpi-env.sh adds --oversubscribe and
                         the root variables only where this machine needs them
-  --timeout S           seconds one run may take before it is killed       [900]
+  --timeout S           seconds one run may take; then it is stopped (SIGUSR1: checkpoint and
+                        exit; SIGKILL 60 s later) and the sweep ends with exit 124 [900]
   --model-prediction F  JSON {"strong": {"<ranks>": step_ms}, "weak": {...}} passed to
                         report.py (adds predicted step ms and error % columns)
   --dry-run             print the commands, run nothing
@@ -74,6 +75,7 @@ while [[ $# -gt 0 ]]; do
     --out|--ranks|--mode|--steps|--warmup|--batch-size|--per-rank-batch|--model|--hidden|--bucket-mb|\
     --threads|--dptrain|--extra|--launcher|--mpi-args|--timeout|--model-prediction)
       [[ $# -ge 2 ]] || die "$1 needs a value"
+      case "$1" in --extra|--mpi-args|--hidden) ;; *) [[ -n $2 ]] || die "$1 needs a value" ;; esac
       case "$1" in
         --out) out=$2 ;; --ranks) ranks=$2 ;; --mode) mode=$2 ;; --steps) steps=$2 ;;
         --warmup) warmup=$2 ;; --batch-size) batch=$2 ;; --per-rank-batch) per_rank=$2 ;;
@@ -97,9 +99,11 @@ fi
 
 [[ -n "$out" ]] || die "--out DIR is required (see --help)"
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
-for v in steps warmup batch per_rank threads run_timeout; do
+for v in steps warmup batch per_rank threads; do
   is_uint "${!v}" || die "--${v//_/-} must be a non-negative integer, got '${!v}'"
 done
+is_uint "$run_timeout" && (( run_timeout > 0 )) || die "--timeout must be a positive number of seconds, got '$run_timeout'"
+[[ ! -e $out || -d $out ]] || die "--out $out exists and is not a directory"
 (( steps >= 1 )) || die "--steps must be >= 1"
 (( warmup < steps )) || die "--warmup ($warmup) must be smaller than --steps ($steps)"
 case "$mode" in
@@ -111,10 +115,13 @@ IFS=, read -r -a rank_list <<<"$ranks"
 for n in "${rank_list[@]}"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || die "--ranks must be positive integers separated by commas, got '$ranks'"
 done
+[[ $(printf '%s\n' "${rank_list[@]}" | sort -u | wc -l) -eq ${#rank_list[@]} ]] ||
+  die "--ranks lists a rank count twice: '$ranks'"
 [[ -z "$prediction" || -f "$prediction" ]] || die "--model-prediction: no such file: $prediction"
 [[ -z "$bucket" || $bucket =~ ^[0-9]*\.?[0-9]+$ ]] || die "--bucket-mb must be a number >= 0, got '$bucket'"
 
-# Every configuration is checked before anything runs: a sweep should not die at its last run.
+# Every configuration is checked before anything runs: a sweep should not die at its last run
+# (here the batch arithmetic; below, dptrain --dry-run checks the rest).
 for m in "${modes[@]}"; do
   for n in "${rank_list[@]}"; do
     if [[ $m == strong ]]; then
@@ -141,7 +148,31 @@ read -r -a launcher_words <<<"$launcher"
 read -r -a mpi_arg_words <<<"$mpi_args"
 read -r -a extra_words <<<"$extra"
 launcher_name=$(basename "${launcher_words[0]}")
+# Ranks on other hosts (a hostfile, a host list, or a Slurm launcher): this machine's core
+# count says nothing about them, so no --oversubscribe and no † judgement here.
+multi_host=0
+[[ " $mpi_args " =~ \ (--hostfile|-hostfile|--machinefile|-machinefile|--host|-host|-H)[\ =] ||
+   $launcher_name == srun ]] && multi_host=1
 
+# Every configuration is checked before the first run: dptrain --dry-run on one rank with
+# each mode's largest global batch (the data set must hold it) and the --extra arguments.
+if (( ! dry_run )); then
+  dptrain_mpi_flags 1
+  for m in "${modes[@]}"; do
+    if [[ $m == strong ]]; then
+      global=$batch
+    else
+      global=$(( per_rank * $(printf '%s\n' "${rank_list[@]}" | sort -n | tail -n 1) ))
+    fi
+    check=("$dptrain" --dry-run --progress none --run-dir none --model "$model" ${hidden:+--hidden "$hidden"}
+           --steps "$steps" --batch-size "$global" ${bucket:+--bucket-mb "$bucket"} --threads 1 "${extra_words[@]}")
+    if ! check_out=$("${check[@]}" 2>&1); then
+      die "$m scaling: the run with global batch $global would fail:
+$(grep -m3 'error' <<<"$check_out" | sed 's/^/    /')
+  (checked with: ${check[*]})"
+    fi
+  done
+fi
 (( dry_run )) || mkdir -p "$out"
 [[ -d "$out" ]] && out=$(cd "$out" && pwd)
 
@@ -190,16 +221,35 @@ echo "scaling.sh: ${mode/both/strong and weak} scaling of --model $model${hidden
      "$steps steps per run (first $warmup dropped), $threads BLAS thread(s) per rank$( ((threads == 0)) && echo ' (auto)')"
 echo "scaling.sh: host $(hostname), $cores cores, load average $load1; output in $out"
 sweep_t0=$SECONDS
-run_pid=""
+run_pid="" current="" completed=()
+# Ctrl-C, SIGTERM or SIGHUP: the current run is asked ONCE to stop (SIGUSR1 to the
+# launcher, which passes it to the ranks: a checkpoint, then exit), given a minute, then
+# killed with its process group; the script says what it kept and exits 128 + signal.
 on_signal() {
+  local name=$1 code=$2 launcher_pid
+  trap '' INT TERM HUP
   if [[ -n "$run_pid" ]]; then
-    echo "scaling.sh: interrupted; stopping the current run" >&2
-    kill -TERM "$run_pid" 2>/dev/null || true
+    launcher_pid=$(pgrep -P "$run_pid" | head -n 1 || true)
+    echo "scaling.sh: $name: asking the current run ($current) to stop after a checkpoint" >&2
+    kill -USR1 "${launcher_pid:-$run_pid}" 2>/dev/null || true
+    for _ in $(seq 1 600); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$run_pid" 2>/dev/null; then
+      echo "scaling.sh: it did not stop within 60 s: killing it" >&2
+      kill -KILL -- "-$run_pid" 2>/dev/null || kill -KILL "$run_pid" 2>/dev/null || true
+    fi
     wait "$run_pid" 2>/dev/null || true
+    echo "scaling.sh: partial, not reported: $current (its checkpoint is in $out/$current/checkpoints)" >&2
   fi
-  exit 130
+  if (( ${#completed[@]} )); then
+    echo "scaling.sh: complete runs: ${completed[*]}; their report: launch/report.py $out" >&2
+  else
+    echo "scaling.sh: no run completed" >&2
+  fi
+  exit "$code"
 }
-trap on_signal INT TERM HUP
+trap 'on_signal SIGINT 130' INT
+trap 'on_signal SIGTERM 143' TERM
+trap 'on_signal SIGHUP 129' HUP
 i=0
 for m in "${modes[@]}"; do
   for n in "${rank_list[@]}"; do
@@ -210,6 +260,7 @@ for m in "${modes[@]}"; do
     MPIRUN_FLAGS=()
     if [[ $launcher_name == mpirun || $launcher_name == mpiexec ]]; then
       dptrain_mpi_flags "$n"   # --oversubscribe / root consent, only where needed
+      (( multi_host )) && MPIRUN_FLAGS=()
     fi
     log_every=$(( steps >= 4 ? steps / 4 : 1 ))
     cmd=("${launcher_words[@]}" -n "$n" "${MPIRUN_FLAGS[@]}" "${mpi_arg_words[@]}" "$dptrain"
@@ -218,27 +269,33 @@ for m in "${modes[@]}"; do
          --progress lines --log-every "$log_every" --print-topology --run-dir "$run_dir"
          "${extra_words[@]}")
     oversub=""
-    (( n > cores )) && oversub=", oversubscribed: $n ranks on $cores cores"
+    (( n > cores && ! multi_host )) && oversub=", oversubscribed: $n ranks on $cores cores"
     printf '[%d/%d] %s scaling, %d rank(s): global batch %d (%d per rank)%s\n' \
            "$i" "$total" "$m" "$n" "$global" "$local_b" "$oversub"
     echo "      + ${cmd[*]}"
     (( dry_run )) && continue
     rm -rf "$run_dir"
     mkdir -p "$run_dir"
-    printf '%q ' "${cmd[@]}" >"$run_dir/cmd.txt"
-    echo >>"$run_dir/cmd.txt"
+    {
+      # As it ran: with the root consent of launch/mpi-env.sh when that was set.
+      [[ -n ${OMPI_ALLOW_RUN_AS_ROOT:-} ]] && printf 'OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 '
+      printf '%q ' "${cmd[@]}"
+      echo
+    } >"$run_dir/cmd.txt"
     t0=$(date +%s.%N)
     rc=0
-    # In the background so that Ctrl-C / a job kill reaches the run (timeout leaves the
-    # terminal's process group): the trap passes the signal on and waits for the ranks.
-    timeout -k 20 "$run_timeout" "${cmd[@]}" >"$run_dir/stdout.log" 2>&1 </dev/null &
+    # In the background so that Ctrl-C / a job kill reaches this script, not the run
+    # (timeout leaves the terminal's process group): the trap stops the run once. At
+    # --timeout the run gets SIGUSR1 (a checkpoint, then exit), 60 s later SIGKILL.
+    current="$m/ranks$n"
+    timeout -s USR1 -k 60 "$run_timeout" "${cmd[@]}" >"$run_dir/stdout.log" 2>&1 </dev/null &
     run_pid=$!
     wait "$run_pid" || rc=$?
     run_pid=""
     t1=$(date +%s.%N)
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
     if (( rc != 0 )); then
-      echo "scaling.sh: error: $m scaling on $n rank(s) failed (exit $rc$( ((rc == 124)) && echo ": killed after --timeout $run_timeout s")) after $wall s." >&2
+      echo "scaling.sh: error: $m scaling on $n rank(s) failed (exit $rc$( ((rc == 124)) && echo ": stopped by SIGUSR1 after --timeout $run_timeout s")) after $wall s." >&2
       echo "scaling.sh: the command was: ${cmd[*]}" >&2
       if grep -qiE 'error' "$run_dir/stdout.log"; then
         echo "scaling.sh: errors in $run_dir/stdout.log:" >&2
@@ -246,16 +303,23 @@ for m in "${modes[@]}"; do
       fi
       echo "scaling.sh: last lines of $run_dir/stdout.log:" >&2
       tail -n 15 "$run_dir/stdout.log" | sed 's/^/    /' >&2
-      exit 1
+      (( ${#completed[@]} )) && echo "scaling.sh: complete runs: ${completed[*]} (launch/report.py $out)" >&2
+      exit "$rc"
     fi
     for f in metrics.jsonl config.json; do
       [[ -s "$run_dir/$f" ]] || { echo "scaling.sh: error: $m/$n ranks finished but wrote no $run_dir/$f" >&2; exit 1; }
     done
     done_line=$(grep -m1 '^done:' "$run_dir/stdout.log" || true)
     echo "      ok in ${wall} s${done_line:+: ${done_line#done: }}"
+    completed+=("$current")
   done
 done
 (( dry_run )) && exit 0
+trap - INT TERM HUP
+# The load at the end too: a sweep that ran next to other work shows it here (and in the
+# report's noise warnings).
+read -r end1 end5 end15 _ </proc/loadavg 2>/dev/null &&
+  sed -i "s/^}\$/  ,\"loadavg_at_end\": [$end1, $end5, $end15]\n}/" "$out/sweep.json"
 echo "scaling.sh: $total run(s) in $((SECONDS - sweep_t0)) s; writing the report"
 
 # ------------------------------------------------------------------ the report

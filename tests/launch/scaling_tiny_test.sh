@@ -5,8 +5,11 @@
 #     count), scaling.json (parses; speed-up 1 and efficiency 100 % at 1 rank), and that
 #     throughput.png / efficiency.png are valid PNG files (signature, IHDR, CRCs, IEND).
 #  2. launch/report.py --model-prediction adds "predicted step ms" and "error %".
-#  3. Clear failures: an indivisible strong batch is refused before anything runs, and a
-#     failing dptrain run makes scaling.sh exit non-zero naming the run.
+#  3. Clear failures: an indivisible strong batch, a bad --extra flag and a batch beyond the
+#     data set are refused before anything runs; a run failing mid-way ends the sweep with
+#     its exit code, naming the run.
+#  4. SIGTERM mid-run: a checkpoint, no rank left, exit 143, the partial run out of the
+#     report; a second sweep into the same --out reports only its own runs.
 # Exits 77 (skipped) when no Python interpreter has matplotlib.
 set -u
 dptrain=$1
@@ -155,11 +158,62 @@ echo "ok: --model-prediction"
 rc=$?
 [[ $rc -ne 0 ]] && grep -q "does not divide evenly over 3 ranks" "$work/bad1.log" && [[ ! -d "$work/bad1/strong" ]] ||
   { cat "$work/bad1.log"; fail "an indivisible --batch-size: exit $rc, want an error before any run"; }
+# A bad flag or a batch the data set cannot hold: refused by dptrain --dry-run before any run.
 "$src/launch/scaling.sh" --out "$work/bad2" --ranks 1 --mode weak --steps 4 --warmup 1 \
     --dptrain "$dptrain" --extra "--lr 0" >"$work/bad2.log" 2>&1
 rc=$?
-[[ $rc -ne 0 ]] && grep -q "weak scaling on 1 rank(s) failed" "$work/bad2.log" &&
-  grep -q -- "dptrain: error: --lr must be > 0" "$work/bad2.log" ||
-  { cat "$work/bad2.log"; fail "a failing run: exit $rc, want non-zero naming the run and dptrain's error"; }
+[[ $rc -eq 2 ]] && grep -q "weak scaling: the run with global batch 128 would fail" "$work/bad2.log" &&
+  grep -q -- "dptrain: error: --lr must be > 0" "$work/bad2.log" && [[ ! -d "$work/bad2/weak" ]] ||
+  { cat "$work/bad2.log"; fail "a bad --extra flag: exit $rc, want 2 before any run, naming dptrain's error"; }
+"$src/launch/scaling.sh" --out "$work/bad3" --ranks 1,2 --mode weak --per-rank-batch 40000 --steps 4 --warmup 1 \
+    --dptrain "$dptrain" >"$work/bad3.log" 2>&1
+rc=$?
+[[ $rc -eq 2 ]] && grep -q -- "--batch-size 80000 is larger than the training set" "$work/bad3.log" ||
+  { cat "$work/bad3.log"; fail "a weak batch beyond the data set: exit $rc, want 2 before any run"; }
+# A run that fails while training: the sweep stops with that run's exit code (3: non-finite).
+"$src/launch/scaling.sh" --out "$work/bad4" --ranks 1 --mode weak --steps 4 --warmup 1 \
+    --dptrain "$dptrain" --extra "--test-data none --inject-fault nan@2:0" >"$work/bad4.log" 2>&1
+rc=$?
+[[ $rc -eq 3 ]] && grep -q "weak scaling on 1 rank(s) failed (exit 3)" "$work/bad4.log" &&
+  grep -q -- "non-finite" "$work/bad4.log" ||
+  { cat "$work/bad4.log"; fail "a failing run: exit $rc, want 3 naming the run and dptrain's error"; }
 echo "ok: failures are reported"
+
+# ---------------------------------------------------------------- 4. stopping and reusing --out
+# Stopped in the middle of a run: the run is asked once to stop, writes a checkpoint, no
+# rank outlives the script, exit 143; the report leaves the partial run out.
+long="$work/long"
+"$src/launch/scaling.sh" --out "$long" --ranks 1 --mode strong --steps 1000000 --warmup 1 --batch-size 64 \
+    --dptrain "$dptrain" --extra "--test-data none" >"$work/long.log" 2>&1 &
+sweep_pid=$!
+for _ in $(seq 1 300); do
+  [[ -s $long/strong/ranks1/metrics.jsonl ]] && [[ $(wc -l <"$long/strong/ranks1/metrics.jsonl") -gt 20 ]] && break
+  sleep 0.1
+done
+# (SIGTERM: a background job of a non-interactive shell ignores SIGINT; the trap is the same.)
+kill -TERM "$sweep_pid"
+for _ in $(seq 1 600); do kill -0 "$sweep_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$sweep_pid" 2>/dev/null; then
+  pkill -KILL -f -- "--run-dir $long/strong/ranks1"; kill -KILL "$sweep_pid"
+  fail "scaling.sh still running 60 s after SIGTERM"
+fi
+wait "$sweep_pid"
+rc=$?
+[[ $rc -eq 143 ]] && grep -q "partial, not reported: strong/ranks1" "$work/long.log" &&
+  ls "$long/strong/ranks1/checkpoints/"ckpt-step*.dpckpt >/dev/null 2>&1 ||
+  { cat "$work/long.log"; fail "SIGTERM: exit $rc, want 143, the partial run named and its checkpoint written"; }
+! pgrep -f -- "--run-dir $long/strong/ranks1" >/dev/null || fail "a rank outlived scaling.sh after SIGTERM"
+"$py" "$src/launch/report.py" "$long" --no-plots >"$work/long-report.log" 2>&1
+rc=$?
+[[ $rc -eq 2 ]] && grep -q "strong/ranks1 is partial (stopped by SIGUSR1" "$work/long-report.log" ||
+  { cat "$work/long-report.log"; fail "report.py on a partial run: exit $rc, want 2 naming it partial"; }
+# A second sweep into the first one's directory: only its own runs are reported.
+"$src/launch/scaling.sh" --out "$out" --ranks 1 --mode strong --steps 12 --warmup 2 --batch-size 32 \
+    --dptrain "$dptrain" --extra "--test-data none" --dry-run >/dev/null 2>&1 || fail "--dry-run failed"
+"$src/launch/scaling.sh" --out "$out" --ranks 1 --mode strong --steps 12 --warmup 2 --batch-size 32 \
+    --dptrain "$dptrain" --extra "--test-data none" >"$work/reuse.log" 2>&1 || { cat "$work/reuse.log"; fail "reuse exit"; }
+grep -q "strong/ranks2 is not part of the sweep" "$out/scaling.md" &&
+  grep -q "weak/ranks1 is not part of the sweep" "$out/scaling.md" && ! grep -q "^## Weak" "$out/scaling.md" ||
+  { cat "$out/scaling.md"; fail "a reused --out: earlier runs must be named and left out"; }
+echo "ok: SIGTERM stops the run with a checkpoint; partial and earlier runs are left out of the report"
 echo "PASS"
