@@ -25,6 +25,52 @@ from pathlib import Path
 FALLBACK_PYTHON = "/usr/bin/python3"  # Debian's python3-torch / python3-numpy live here
 
 
+# ------------------------------------------------------------------ an interpreter with matplotlib
+MATPLOTLIB_HINT = ("install Debian's python3-matplotlib (`launch/install-deps.sh test` does) "
+                   "or point $PYTHON at an interpreter that has matplotlib")
+_REEXEC_ENV = "DPTRAIN_MATPLOTLIB_REEXEC"
+
+
+def has_matplotlib() -> bool:
+    try:
+        import matplotlib
+        return bool(matplotlib.__version__)
+    except ImportError:
+        return False
+
+
+def python_candidates() -> list[str]:
+    """Other interpreters to try, in order: $PYTHON, python3 on PATH, Debian's, /usr/local's."""
+    cands = [os.environ.get("PYTHON"), shutil.which("python3"), "/usr/bin/python3", "/usr/local/bin/python3"]
+    out, seen = [], {os.path.realpath(sys.executable)}
+    for c in cands:
+        if c and os.path.exists(c) and os.path.realpath(c) not in seen:
+            seen.add(os.path.realpath(c))
+            out.append(c)
+    return out
+
+
+def find_matplotlib_python() -> str | None:
+    for c in python_candidates():
+        try:
+            if subprocess.run([c, "-c", "import matplotlib"], capture_output=True, timeout=60).returncode == 0:
+                return c
+        except (OSError, subprocess.SubprocessError):
+            continue
+    return None
+
+
+def reexec_with_matplotlib(script: str, argv: list[str]) -> None:
+    """When this interpreter lacks matplotlib, runs `script argv` again under one that has
+    it (once: the environment marks the second run) and does not return; otherwise returns."""
+    if has_matplotlib() or os.environ.get(_REEXEC_ENV):
+        return
+    other = find_matplotlib_python()
+    if other:
+        os.environ[_REEXEC_ENV] = "1"
+        os.execv(other, [other, os.path.abspath(script)] + list(argv))
+
+
 def log(*parts: object) -> None:
     """Human-readable progress goes to stderr; stdout carries only the JSON report."""
     print(*parts, file=sys.stderr, flush=True)

@@ -45,8 +45,10 @@
 #if defined(DPTRAIN_HAVE_CUDA)
 #include "comm/nccl_comm.h"
 #endif
+#include "src/train/agree.h"
 #include "src/train/watchdog.h"
 #include "src/util/check.h"
+#include "src/util/fs.h"
 #include "src/util/timer.h"
 
 namespace {
@@ -321,6 +323,12 @@ int main(int argc, char** argv) {
     ss->add_option("--json", sopt.json_path, "also write the results as JSON to this file");
     try {
       app.parse(argc, argv);
+      // An output that cannot be written fails now, not after the whole sweep.
+      const std::string& json_path =
+          ss->parsed() ? sopt.json_path : kb->parsed() ? kopt.json_path : opt.json_path;
+      dp::agree_on_user_errors(*comm, [&] {
+        if (root && !json_path.empty()) dp::ensure_file_writable(json_path, "--json");
+      });
       if (ss->parsed())
         code = dp::bench::run_syncstep(sopt, *comm);
       else if (kb->parsed())

@@ -9,9 +9,16 @@ import argparse
 import json
 import sys
 
+import benchlib  # bench/, beside this script
+
 TRACKS = {1: "data", 2: "compute", 3: "communication", 4: "optimizer"}
 COLORS = {"gather batch": "#8c8c8c", "forward + backward": "#4c72b0", "wait for gradients": "#dd8452",
           "adam": "#55a868"}
+
+
+def fail(msg: str) -> int:
+    print(f"plot_trace.py: error: {msg}", file=sys.stderr)
+    return 2
 
 
 def main() -> int:
@@ -21,20 +28,36 @@ def main() -> int:
     p.add_argument("--steps", default=None, help="A-B: only these steps (default: all recorded)")
     p.add_argument("--title", default=None)
     args = p.parse_args()
+    steps = None
+    if args.steps:
+        try:
+            lo, hi = (int(x) for x in args.steps.split("-"))
+            steps = (lo, hi)
+        except ValueError:
+            p.error(f"--steps wants A-B (e.g. 3-4), got '{args.steps}'")
+    benchlib.reexec_with_matplotlib(__file__, sys.argv[1:])
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("plot_trace.py needs matplotlib (Debian: python3-matplotlib)", file=sys.stderr)
-        return 2
-    events = [e for e in json.load(open(args.trace))["traceEvents"] if e.get("ph") == "X"]
-    if args.steps:
-        lo, hi = (int(x) for x in args.steps.split("-"))
-        events = [e for e in events if lo <= e.get("args", {}).get("step", 0) <= hi]
+        return fail(f"needs matplotlib: {benchlib.MATPLOTLIB_HINT}")
+    try:
+        with open(args.trace, encoding="utf-8") as f:
+            trace = json.load(f)
+    except OSError as e:
+        return fail(f"{args.trace}: {e.strerror}")
+    except json.JSONDecodeError as e:
+        return fail(f"{args.trace}: not JSON ({e})")
+    if not isinstance(trace, dict) or not isinstance(trace.get("traceEvents"), list):
+        return fail(f"{args.trace}: not a dptrain --trace file (no traceEvents)")
+    events = [e for e in trace["traceEvents"] if e.get("ph") == "X"]
+    recorded = sorted({e.get("args", {}).get("step", 0) for e in events})
+    if steps:
+        events = [e for e in events if steps[0] <= e.get("args", {}).get("step", 0) <= steps[1]]
     if not events:
-        print("no events to plot", file=sys.stderr)
-        return 1
+        where = f"steps {recorded[0]}-{recorded[-1]}" if recorded else "no timed events"
+        return fail(f"no events to plot{f' in steps {args.steps}' if steps else ''} (the trace has {where})")
     t0 = min(e["ts"] for e in events)
     ranks = sorted({e["pid"] for e in events})
     rows = [(r, t) for r in ranks for t in sorted(TRACKS)]
@@ -54,7 +77,10 @@ def main() -> int:
     ax.legend(handles, list(COLORS) + ["all-reduce (one bar per bucket)"], loc="upper center",
               bbox_to_anchor=(0.5, -0.18), ncol=5, fontsize=8, frameon=False)
     fig.tight_layout()
-    fig.savefig(args.png, dpi=110)
+    try:
+        fig.savefig(args.png, dpi=110)
+    except OSError as e:
+        return fail(f"cannot write {args.png}: {e.strerror}")
     print(f"wrote {args.png}")
     return 0
 

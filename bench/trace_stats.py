@@ -76,11 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     print("| step | rank | wait for gradients ms | of which waiting for the slowest rank | exposed after all arrived |")
     print("|---:|---:|---:|---:|---:|")
     for r in res["rows"]:
-        print(f"| {r['step']} | {r['rank']} | {r['exposed_ms']:.1f} | {r['wait_for_slowest_ms']:.1f} | "
-              f"{r['exposed_after_all_arrived_ms']:.1f} |")
-    print(f"mean over {res['steps']} steps x {res['ranks']} ranks: wait {res['exposed_ms']:.1f} ms = "
-          f"{res['wait_for_slowest_ms']:.1f} ms for the slowest rank + "
-          f"{res['exposed_after_all_arrived_ms']:.1f} ms exposed communication")
+        print(f"| {r['step']} | {r['rank']} | {r['exposed_ms']:.3f} | {r['wait_for_slowest_ms']:.3f} | "
+              f"{r['exposed_after_all_arrived_ms']:.3f} |")
+    print(f"mean over {res['steps']} steps x {res['ranks']} ranks: wait {res['exposed_ms']:.3f} ms = "
+          f"{res['wait_for_slowest_ms']:.3f} ms for the slowest rank + "
+          f"{res['exposed_after_all_arrived_ms']:.3f} ms exposed communication")
     return 0
 
 

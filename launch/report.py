@@ -42,8 +42,6 @@ import json
 import math
 import os
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -52,43 +50,8 @@ import benchlib as bl  # noqa: E402
 
 MODES = ("strong", "weak")
 MODE_TITLE = {"strong": "Strong scaling (fixed global batch)", "weak": "Weak scaling (fixed per-rank batch)"}
-REEXEC_ENV = "DPTRAIN_REPORT_REEXEC"
-MATPLOTLIB_HINT = ("install Debian's python3-matplotlib (`launch/install-deps.sh test` does) "
-                   "or point $PYTHON at an interpreter that has matplotlib")
-
-
 class ReportError(Exception):
     """A problem with the sweep's files: one line naming the file and what was expected."""
-
-
-# ------------------------------------------------------------------ interpreter with matplotlib
-
-def has_matplotlib() -> bool:
-    try:
-        import matplotlib
-        return bool(matplotlib.__version__)
-    except ImportError:
-        return False
-
-
-def python_candidates() -> list[str]:
-    cands = [os.environ.get("PYTHON"), shutil.which("python3"), "/usr/bin/python3", "/usr/local/bin/python3"]
-    out, seen = [], {os.path.realpath(sys.executable)}
-    for c in cands:
-        if c and os.path.exists(c) and os.path.realpath(c) not in seen:
-            seen.add(os.path.realpath(c))
-            out.append(c)
-    return out
-
-
-def find_matplotlib_python() -> str | None:
-    for c in python_candidates():
-        try:
-            if subprocess.run([c, "-c", "import matplotlib"], capture_output=True, timeout=60).returncode == 0:
-                return c
-        except (OSError, subprocess.SubprocessError):
-            continue
-    return None
 
 
 # ------------------------------------------------------------------ reading the runs
@@ -518,12 +481,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # Plots need matplotlib: re-run under an interpreter that has it (once) before doing anything.
-    if not args.no_plots and not has_matplotlib() and not os.environ.get(REEXEC_ENV):
-        other = find_matplotlib_python()
-        if other:
-            os.environ[REEXEC_ENV] = "1"
-            script = os.path.abspath(__file__)
-            os.execv(other, [other, script] + (sys.argv[1:] if argv is None else argv))
+    if not args.no_plots:
+        bl.reexec_with_matplotlib(__file__, sys.argv[1:] if argv is None else argv)
     sweep_dir = Path(args.dir)
     if not sweep_dir.is_dir():
         raise ReportError(f"{sweep_dir}: no such directory (the --out of launch/scaling.sh)")
@@ -611,10 +570,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"report.py: wrote {md} and {js}", file=sys.stderr)
     if args.no_plots:
         return 0
-    if not has_matplotlib():
-        tried = ", ".join([sys.executable] + python_candidates())
+    if not bl.has_matplotlib():
+        tried = ", ".join([sys.executable] + bl.python_candidates())
         print(f"report.py: error: the plots need matplotlib, and no Python interpreter with it was found "
-              f"(tried {tried}); {MATPLOTLIB_HINT}, then rerun: launch/report.py {sweep_dir}", file=sys.stderr)
+              f"(tried {tried}); {bl.MATPLOTLIB_HINT}, then rerun: launch/report.py {sweep_dir}", file=sys.stderr)
         return 1
     any_row = next(r for rows in results.values() for r in rows)
     title = f"{any_row.get('model_shape') or any_row.get('model')}, {sweep.get('host') or os.uname().nodename}"
