@@ -35,7 +35,8 @@ DIR/efficiency.png (launch/report.py; needs matplotlib, Debian: python3-matplotl
   --model M             dptrain --model (mlp, mlp-large, linreg)           [mlp]
   --hidden H            dptrain --hidden (comma-separated widths)          [the model's]
   --bucket-mb X         dptrain --bucket-mb (0 = one all-reduce after backward) [dptrain's]
-  --threads T           BLAS threads per rank (0 = dptrain's automatic share of the node) [1]
+  --threads T           BLAS threads per rank (0 = dptrain's automatic share of the node; with
+                        mpirun, --bind-to none is added so a rank is not pinned to one core) [1]
   --dptrain PATH        the dptrain binary                                 [build/dptrain]
   --extra "ARGS"        more dptrain arguments for every run, split on spaces (e.g. "--data synthetic-linreg")
   --launcher "CMD"      launcher; "-n N" is appended                       [mpirun]
@@ -216,6 +217,13 @@ if (( ! dry_run )); then
 fi
 
 # ------------------------------------------------------------------ the runs
+# --threads 0 (dptrain's share of the node per rank) means little if mpirun pins each rank
+# to one core, as it does by default for 1 or 2 ranks: then every rank gets 1 thread.
+auto_bind=()
+if (( threads == 0 )) && [[ ($launcher_name == mpirun || $launcher_name == mpiexec) && " $mpi_args " != *" --bind-to "* ]]; then
+  auto_bind=(--bind-to none)
+  echo "scaling.sh: --threads 0: adding --bind-to none, so each rank may use its share of the cores"
+fi
 total=$(( ${#modes[@]} * ${#rank_list[@]} ))
 echo "scaling.sh: ${mode/both/strong and weak} scaling of --model $model${hidden:+ --hidden $hidden} on ranks ${rank_list[*]}," \
      "$steps steps per run (first $warmup dropped), $threads BLAS thread(s) per rank$( ((threads == 0)) && echo ' (auto)')"
@@ -263,7 +271,7 @@ for m in "${modes[@]}"; do
       (( multi_host )) && MPIRUN_FLAGS=()
     fi
     log_every=$(( steps >= 4 ? steps / 4 : 1 ))
-    cmd=("${launcher_words[@]}" -n "$n" "${MPIRUN_FLAGS[@]}" "${mpi_arg_words[@]}" "$dptrain"
+    cmd=("${launcher_words[@]}" -n "$n" "${MPIRUN_FLAGS[@]}" "${auto_bind[@]}" "${mpi_arg_words[@]}" "$dptrain"
          --model "$model" ${hidden:+--hidden "$hidden"} --steps "$steps" --batch-size "$global"
          ${bucket:+--bucket-mb "$bucket"} --threads "$threads" --check-every 0
          --progress lines --log-every "$log_every" --print-topology --run-dir "$run_dir"
