@@ -46,8 +46,15 @@ if [[ -z "$ranks" ]]; then
 fi
 (( dry_run )) || [[ -x "$dptrain" ]] || die "dptrain not found or not executable: $dptrain (build it: cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C build dptrain; or pass --dptrain)"
 
+# On this machine (no hostfile) a rank cannot be bound to more cores than there are:
+# say so here rather than through Open MPI's "binding more processes than cpus".
+if [[ -z "$hostfile" && -n "$pe" ]] && (( ranks * pe > $(nproc) )); then
+  die "--cores-per-rank $pe x $ranks rank(s) = $((ranks * pe)) cores, but this machine has $(nproc): lower one of them (or use --hostfile)"
+fi
 dptrain_mpi_flags "$ranks"
-flags=("${MPIRUN_FLAGS[@]}")
+[[ -n "$hostfile" ]] && MPIRUN_FLAGS=("${MPIRUN_FLAGS[@]/--oversubscribe/}")
+flags=()
+for f in "${MPIRUN_FLAGS[@]}"; do [[ -n $f ]] && flags+=("$f"); done
 [[ -n "$hostfile" ]] && flags+=(--hostfile "$hostfile")
 if [[ -n "$ppn" ]]; then
   flags+=(--map-by "ppr:$ppn:node${pe:+:PE=$pe}")
