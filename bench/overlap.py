@@ -64,6 +64,10 @@ def summarize(run: dict, warmup: int) -> dict:
     med = lambda key: bl.rounded(bl.median([r[key] for r in measured]))  # noqa: E731
     busy = sum(r["comm_ms"] for r in measured)
     exposed = sum(r["exposed_comm_ms"] for r in measured)
+    # On a GPU the metrics' phases are host times (enqueue, and the wait for the gradients,
+    # which includes backward still running on the device): no hidden fraction from them.
+    on_gpu = run["config"].get("backend") == "cuda"
+    hidden = None if on_gpu else bl.rounded(1.0 - exposed / busy if busy > 0 else 0.0, 3)
     return {
         "steps_measured": len(measured),
         "step_ms": med("step_ms"),
@@ -71,7 +75,7 @@ def summarize(run: dict, warmup: int) -> dict:
         "comm_ms": med("comm_ms"),
         "exposed_comm_ms": med("exposed_comm_ms"),
         "optim_ms": med("optim_ms"),
-        "hidden_fraction": bl.rounded(1.0 - exposed / busy if busy > 0 else 0.0, 3),
+        "hidden_fraction": hidden,
         "exposed_fraction_of_step": bl.rounded(exposed / sum(r["step_ms"] for r in measured), 3),
         "final_loss": bl.rounded(run["train"][-1]["loss"], 6),
         "cmd": " ".join(run["cmd"]),
@@ -125,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
               "config": {k: v for k, v in vars(args).items() if k not in ("rank_list", "bucket_list")},
               "results": results, "pooled": pooled}
     print(json.dumps(report, indent=1))
-    fmt = lambda xs, pct=False: " / ".join(f"{x:.0%}" if pct else f"{x:.4g}" for x in xs)  # noqa: E731
+    fmt = lambda xs, pct=False: " / ".join("n/a" if x is None else f"{x:.0%}" if pct else f"{x:.4g}"  # noqa: E731
+                                           for x in xs)
     bl.log("\nPer repeat (A / B / ...); busy: rank 0's metrics; after all arrived: bench/trace_stats.py, "
            "mean over ranks and steps.")
     bl.log("\n| ranks | bucket MB | step ms | busy: hidden | waiting for the slowest ms | "
@@ -159,8 +164,9 @@ def run_one(args: argparse.Namespace, dptrain: Path, tmp: Path, repeat: int, ran
            "threads_per_rank": run["config"].get("threads_per_rank"), **summarize(run, args.warmup),
            "wait_for_slowest_ms": bl.rounded(split["wait_for_slowest_ms"]),
            "exposed_after_all_arrived_ms": bl.rounded(split["exposed_after_all_arrived_ms"])}
+    hidden = "n/a (GPU: host timings)" if res["hidden_fraction"] is None else f"{res['hidden_fraction']:.0%}"
     bl.log(f"[overlap] {tag}: step {res['step_ms']} ms, all-reduce {res['comm_ms']} ms, exposed "
-           f"{res['exposed_comm_ms']} ms, hidden {res['hidden_fraction']:.0%}; all ranks: "
+           f"{res['exposed_comm_ms']} ms, hidden {hidden}; all ranks: "
            f"{res['wait_for_slowest_ms']} ms waiting for the slowest, {res['exposed_after_all_arrived_ms']} ms "
            "exposed after all arrived")
     return res

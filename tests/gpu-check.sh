@@ -950,7 +950,8 @@ for p in r["pooled"]:
         continue
     h = p["pooled_hidden_after_all_arrived"]
     parts.append(f"{p['ranks']} rank(s) {p['bucket_mb']:g} MB: hidden after all arrived "
-                 + ("-" if h is None else f"{h:.0%}") + ", busy " + "/".join(f"{x:.0%}" for x in p["hidden_fraction"]))
+                 + ("-" if h is None else f"{h:.0%}") + ", busy "
+                 + "/".join("n/a (GPU)" if x is None else f"{x:.0%}" for x in p["hidden_fraction"]))
 print("; ".join(parts))
 PYEOF
 )")

@@ -306,6 +306,9 @@ void Run::setup_files(const std::string& resolved_config_json) {
       json c = resolved_config_json.empty() ? json::object() : json::parse(resolved_config_json);
       c["world_size"] = world_;
       c["threads_per_rank"] = threads_;
+      // What --device/--comm resolved to (auto): tools read the metrics differently on a GPU.
+      c["backend"] = device_.backend == Backend::cpu ? "cpu" : "cuda";
+      c["gradient_comm"] = comm_text();
       out << c.dump(2) << "\n";
       DP_USER_CHECK(out.good(), "--run-dir: cannot write ", run_dir_, "/config.json");
       // On --resume the old records stay until resume() knows the step it continues after.

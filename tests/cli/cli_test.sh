@@ -112,8 +112,9 @@ printf 'model = "linreg"\ndata = "synthetic-linreg"\nlr = 0.02\nsteps = 3\nbatch
 cases=$((cases + 1))
 if "$dptrain" --config "$work/good.toml" --lr 0.03 --run-dir "$work/run" --progress none >"$work/out" 2>"$work/err" &&
    grep -q '"lr": 0.03' "$work/run/config.json" && grep -q '"model": "linreg"' "$work/run/config.json" &&
-   grep -q '"steps": 3' "$work/run/config.json" && [[ $(grep -c '"type":"train"' "$work/run/metrics.jsonl") -eq 3 ]]; then
-  echo "ok:   --config applied, --lr overrides it, 3 steps in metrics.jsonl"
+   grep -q '"steps": 3' "$work/run/config.json" && [[ $(grep -c '"type":"train"' "$work/run/metrics.jsonl") -eq 3 ]] &&
+   grep -q '"backend": "cpu"' "$work/run/config.json" && grep -q '"gradient_comm": "mpi"' "$work/run/config.json"; then
+  echo "ok:   --config applied, --lr overrides it, 3 steps in metrics.jsonl, the resolved backend in config.json"
 else
   echo "FAIL: --config / override / metrics"
   sed 's/^/    /' "$work/err" | head -5
