@@ -790,7 +790,25 @@ train_run() {  # train_run RANKS COMM NAME
   awk -v a="$acc" -v m="$min_acc" 'BEGIN { exit !(a >= m) }' || { fail "$STEP_NOTE: below the required $min_acc"; return 1; }
   if (( ! have_gpu )); then STEP_STATUS="PASS-CPU" STEP_NOTE="CPU stand-in, not a GPU result: $STEP_NOTE"; fi
 }
-step_train_1rank() { train_run 1 nccl train-1rank; }
+step_train_1rank() {
+  train_run 1 nccl train-1rank || return 1
+  (( have_gpu )) || return 0
+  # An error every rank agrees on (here a missing --resume file), raised after the NCCL
+  # communicator exists: the destructor then skips ncclCommFinalize; the job must still
+  # end promptly with exit 2, not hang or crash at exit.
+  local d rc t0=$SECONDS
+  d=$(resolve_data_dir) || return 0
+  dptrain_mpi_flags 1
+  run_logged 120 mpirun -n 1 "${MPIRUN_FLAGS[@]}" "$build_dir/dptrain" --device cuda --comm nccl \
+    --data fashion-mnist --data-dir "$d" --steps 1 --run-dir none --progress none \
+    --resume "$work/no-such-checkpoint.dpckpt" >"$work/nccl-exit.log" 2>&1
+  rc=$?
+  if (( rc != 2 )) || ! grep -q "no-such-checkpoint.dpckpt: cannot open" "$work/nccl-exit.log"; then
+    fail "an agreed error after NCCL was set up (missing --resume file): exit $rc after $((SECONDS - t0)) s, want 2 naming the file ($work/nccl-exit.log)"
+    return 1
+  fi
+  STEP_NOTE="$STEP_NOTE; an agreed error with NCCL up ends with exit 2 in $((SECONDS - t0)) s"
+}
 # Two ranks: one GPU each through NCCL where the machine has two (the production path),
 # else both on one GPU, MPI-staged (NCCL refuses two ranks on one GPU).
 step_train_2ranks() { train_run 2 "$( ((gpus >= 2)) && echo nccl || echo mpi)" train-2ranks; }
