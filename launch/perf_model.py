@@ -41,6 +41,8 @@ import statistics
 import sys
 from pathlib import Path
 
+import report  # launch/report.py, beside this script: the same choice of runs
+
 
 def allreduce_time(n: int, nbytes: float, alpha: float, beta: float) -> float:
     if n <= 1:
@@ -117,24 +119,32 @@ def read_run(run_dir: Path, warmup: int) -> dict:
             "exposed_ms": med("exposed_comm_ms"), "samples": train[0]["samples"] if train else 0}
 
 
-def sweep_runs(sweep: Path, warmup: int) -> dict:
+def sweep_dirs(sweep: Path, sweep_meta: dict) -> dict[str, list[Path]]:
+    """The complete runs of the sweep in sweep.json, chosen as launch/report.py chooses them
+    (an earlier sweep's runs and partial runs left out, with a warning)."""
     if not sweep.is_dir():
         raise ModelError(f"--sweep {sweep}: no such directory (the --out of launch/scaling.sh)")
-    runs = {}
-    for mode in ("strong", "weak"):
-        for d in sorted((sweep / mode).glob("ranks*")):
-            if (d / "metrics.jsonl").is_file():
-                runs.setdefault(mode, {})[int(d.name[len("ranks"):])] = read_run(d, warmup)
-    return runs
+    notes: list[str] = []
+    dirs = report.find_runs(sweep, sweep_meta, notes)
+    for mode in list(dirs):
+        notes += [f"{mode}/{d.name} is partial: not used" for d in dirs[mode] if report.partial_run(d)]
+        dirs[mode] = [d for d in dirs[mode] if not report.partial_run(d)]
+    for note in notes:
+        print(f"warning: {note}", file=sys.stderr)
+    return dirs
 
 
-def params_of(sweep: Path) -> int:
-    """Parameter count from a run's stdout banner ('... (235146 parameters, ...')."""
-    for log in sweep.glob("*/ranks1/stdout.log"):
-        for line in log.read_text().splitlines():
+def sweep_runs(dirs: dict[str, list[Path]], warmup: int) -> dict:
+    return {mode: {int(d.name[len("ranks"):]): read_run(d, warmup) for d in ds} for mode, ds in dirs.items() if ds}
+
+
+def params_of(dirs: dict[str, list[Path]]) -> int:
+    """Parameter count from a 1-rank run's stdout banner ('... (235146 parameters, ...')."""
+    for log in (d / "stdout.log" for ds in dirs.values() for d in ds if d.name == "ranks1"):
+        for line in log.read_text().splitlines() if log.is_file() else []:
             if "parameters" in line and line.startswith("dptrain:"):
                 return int(line.split(" parameters")[0].split("(")[-1])
-    raise ModelError(f"cannot find the parameter count in {sweep}/*/ranks1/stdout.log (the sweep needs 1-rank runs)")
+    raise ModelError("cannot find the parameter count in the sweep's ranks1/stdout.log (the sweep needs 1-rank runs)")
 
 
 def load_syncstep(paths: list[str]) -> dict[int, dict]:
@@ -199,8 +209,9 @@ def main() -> int:
     points = [pt for pt in all_points if pt[1] <= args.fit_max_bytes]
     alpha, beta, fit_err = fit_alpha_beta(points)
     per_n = {n: fit_alpha_beta([pt for pt in points if pt[0] == n]) for n in sorted({pt[0] for pt in points})}
-    runs = sweep_runs(Path(args.sweep), warmup)
-    nparams = params_of(Path(args.sweep))
+    dirs = sweep_dirs(Path(args.sweep), sweep_meta)
+    runs = sweep_runs(dirs, warmup)
+    nparams = params_of(dirs)
     grad_bytes = 4.0 * (nparams + 1)
 
     # One-rank calibration: compute linear in the per-rank batch through the strong and

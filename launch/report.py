@@ -196,9 +196,10 @@ def partial_run(run_dir: Path) -> str | None:
     """Why a run did not train all its steps (stopped by a signal or --timeout), or None."""
     config = read_json(run_dir / "config.json")
     records = read_metrics(run_dir / "metrics.jsonl")
-    steps = [r["step"] for r in records if r.get("type") == "train" and isinstance(r.get("step"), int)]
+    steps = [r["step"] for r in records if r.get("type") in ("train", "skip") and isinstance(r.get("step"), int)]
     last = max(steps, default=0)
-    stop = next((r for r in records if r.get("type") == "stop"), None)
+    # A stop record before the last step belongs to an interruption the run resumed from.
+    stop = next((r for r in records if r.get("type") == "stop" and r.get("step", 0) >= last), None)
     if stop is not None:
         return f"stopped by {stop.get('signal', 'a signal')} after step {stop.get('step', last)}"
     asked = config.get("steps")
@@ -211,9 +212,12 @@ def partial_run(run_dir: Path) -> str | None:
 # this far above it, was slowed by something else on the machine: its medians hide that.
 NOISY_MEAN_OVER_MEDIAN = 1.3
 NOISY_P90_OVER_MEDIAN = 2.0
+NOISY_MIN_STEPS = 30  # fewer measured steps: one hiccup would decide; no verdict
 
 
 def noise_note(row: dict) -> str | None:
+    if row.get("steps_measured", 0) < NOISY_MIN_STEPS:
+        return None
     med, p90 = row.get("step_ms"), row.get("step_ms_p90")
     mean_tput, med_tput = row.get("samples_per_s_mean"), row.get("samples_per_s")
     if not med or not p90 or not mean_tput or not med_tput:
@@ -528,7 +532,8 @@ def main(argv: list[str] | None = None) -> int:
             row = summarize_run(d, mode, w)
             per_host = row["max_ranks_per_host"] or row["ranks"]
             threads = row["threads_per_rank"] if isinstance(row["threads_per_rank"], int) else 1
-            row["oversubscribed"] = per_host * max(threads, 1) > cores
+            # Ranks on other hosts (a hostfile, srun): this host's cores say nothing about them.
+            row["oversubscribed"] = not sweep.get("multi_host") and per_host * max(threads, 1) > cores
             row["cores_per_host"] = cores
             rows.append(row)
             note = noise_note(row)

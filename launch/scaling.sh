@@ -165,12 +165,16 @@ if (( ! dry_run )); then
     else
       global=$(( per_rank * $(printf '%s\n' "${rank_list[@]}" | sort -n | tail -n 1) ))
     fi
-    check=("$dptrain" --dry-run --progress none --run-dir none --model "$model" ${hidden:+--hidden "$hidden"}
+    # A run dir that does not exist: a dry run creates nothing, but flags such as
+    # --checkpoint-every need one to be named.
+    check=("$dptrain" --dry-run --progress none --run-dir "$out/.dry-run-check" --model "$model" ${hidden:+--hidden "$hidden"}
            --steps "$steps" --batch-size "$global" ${bucket:+--bucket-mb "$bucket"} --threads 1 "${extra_words[@]}")
     if ! check_out=$("${check[@]}" 2>&1); then
-      die "$m scaling: the run with global batch $global would fail:
+      why="$m scaling: the run with global batch $global would fail:
 $(grep -m3 'error' <<<"$check_out" | sed 's/^/    /')
-  (checked with: ${check[*]})"
+  (checked on this machine with: ${check[*]})"
+      # The ranks of a hostfile or srun sweep run elsewhere: this machine may lack what they have.
+      if (( multi_host )); then echo "scaling.sh: warning: $why" >&2; else die "$why"; fi
     fi
   done
 fi
@@ -211,6 +215,7 @@ if (( ! dry_run )); then
     printf '  "model": %s,\n  "hidden": %s,\n' "$(json_str "$model")" "$(json_str "$hidden")"
     printf '  "bucket_mb": %s,\n  "threads": %s,\n' "$(json_str "$bucket")" "$threads"
     printf '  "extra": %s,\n' "$(json_str "$extra")"
+    printf '  "multi_host": %s,\n' "$( ((multi_host)) && echo true || echo false)"
     printf '  "launcher": %s,\n  "mpi_args": %s\n' "$(json_str "$launcher")" "$(json_str "$mpi_args")"
     printf '}\n'
   } >"$out/sweep.json"
@@ -220,7 +225,8 @@ fi
 # --threads 0 (dptrain's share of the node per rank) means little if mpirun pins each rank
 # to one core, as it does by default for 1 or 2 ranks: then every rank gets 1 thread.
 auto_bind=()
-if (( threads == 0 )) && [[ ($launcher_name == mpirun || $launcher_name == mpiexec) && " $mpi_args " != *" --bind-to "* ]]; then
+if (( threads == 0 )) && [[ ($launcher_name == mpirun || $launcher_name == mpiexec) &&
+                           ! " $mpi_args " =~ \ --?bind-to[\ =]|PE= ]]; then
   auto_bind=(--bind-to none)
   echo "scaling.sh: --threads 0: adding --bind-to none, so each rank may use its share of the cores"
 fi
@@ -230,28 +236,36 @@ echo "scaling.sh: ${mode/both/strong and weak} scaling of --model $model${hidden
 echo "scaling.sh: host $(hostname), $cores cores, load average $load1; output in $out"
 sweep_t0=$SECONDS
 run_pid="" current="" completed=()
+# This sweep's run directories are emptied up front: a stop half-way must not leave an
+# earlier sweep's run under a name this one planned (the report would take it for this one's).
+if (( ! dry_run )); then
+  for m in "${modes[@]}"; do for n in "${rank_list[@]}"; do rm -rf "${out:?}/$m/ranks$n"; done; done
+fi
 # Ctrl-C, SIGTERM or SIGHUP: the current run is asked ONCE to stop (SIGUSR1 to the
 # launcher, which passes it to the ranks: a checkpoint, then exit), given a minute, then
 # killed with its process group; the script says what it kept and exits 128 + signal.
+say() { echo "$@" >&2 2>/dev/null || true; }  # after a hangup stderr may be gone
 on_signal() {
-  local name=$1 code=$2 launcher_pid
+  local name=$1 code=$2
+  set +e  # nothing here may end the script before the run is stopped
   trap '' INT TERM HUP
   if [[ -n "$run_pid" ]]; then
-    launcher_pid=$(pgrep -P "$run_pid" | head -n 1 || true)
-    echo "scaling.sh: $name: asking the current run ($current) to stop after a checkpoint" >&2
-    kill -USR1 "${launcher_pid:-$run_pid}" 2>/dev/null || true
+    # SIGUSR1 to timeout's process group: timeout and the launcher (or a wrapper script
+    # around it) pass it on to the ranks, which ignore repeats of it.
+    kill -USR1 -- "-$run_pid" 2>/dev/null || kill -USR1 "$run_pid" 2>/dev/null
+    say "scaling.sh: $name: asked the current run ($current) to stop after a checkpoint"
     for _ in $(seq 1 600); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$run_pid" 2>/dev/null; then
-      echo "scaling.sh: it did not stop within 60 s: killing it" >&2
-      kill -KILL -- "-$run_pid" 2>/dev/null || kill -KILL "$run_pid" 2>/dev/null || true
+      say "scaling.sh: it did not stop within 60 s: killing it (mpirun's ranks die with it)"
+      kill -KILL -- "-$run_pid" 2>/dev/null || kill -KILL "$run_pid" 2>/dev/null
     fi
-    wait "$run_pid" 2>/dev/null || true
-    echo "scaling.sh: partial, not reported: $current (its checkpoint is in $out/$current/checkpoints)" >&2
+    wait "$run_pid" 2>/dev/null
+    say "scaling.sh: partial, not reported: $current (its checkpoint is in $out/$current/checkpoints)"
   fi
   if (( ${#completed[@]} )); then
-    echo "scaling.sh: complete runs: ${completed[*]}; their report: launch/report.py $out" >&2
+    say "scaling.sh: complete runs: ${completed[*]}; their report: launch/report.py $out"
   else
-    echo "scaling.sh: no run completed" >&2
+    say "scaling.sh: no run completed"
   fi
   exit "$code"
 }
@@ -296,8 +310,12 @@ for m in "${modes[@]}"; do
     # (timeout leaves the terminal's process group): the trap stops the run once. At
     # --timeout the run gets SIGUSR1 (a checkpoint, then exit), 60 s later SIGKILL.
     current="$m/ranks$n"
+    trap '' INT TERM HUP  # no signal between the start and knowing the pid
     timeout -s USR1 -k 60 "$run_timeout" "${cmd[@]}" >"$run_dir/stdout.log" 2>&1 </dev/null &
     run_pid=$!
+    trap 'on_signal SIGINT 130' INT
+    trap 'on_signal SIGTERM 143' TERM
+    trap 'on_signal SIGHUP 129' HUP
     wait "$run_pid" || rc=$?
     run_pid=""
     t1=$(date +%s.%N)

@@ -64,6 +64,7 @@ nlohmann::ordered_json OptionTable::to_json() const {
 std::string OptionTable::to_config_file() const {
   std::string out;
   for (const auto& [key, get] : fields_) {
+    if (key == "dry-run") continue;  // the printed file reproduces the run, not the check
     const nlohmann::ordered_json v = get();
     // An empty list (linreg's hidden layers) has no TOML spelling CLI11 reads back as empty.
     if (v.is_array() && v.empty()) {

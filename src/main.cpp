@@ -66,8 +66,10 @@ int main(int argc, char** argv) {
       "Outputs: RUN_DIR/config.json, RUN_DIR/metrics.jsonl, and --export FILE.safetensors.\n"
       "Exit codes: 0 ok, 2 bad flag or input file, 3 run failed (replicas diverged, non-finite values),\n"
       "4 a collective timed out (--comm-timeout: a rank died or hung), 128+N stopped by signal N.\n"
-      "Signals: SIGTERM, SIGINT (Ctrl-C) or SIGUSR1 stop the run within a few steps, after a checkpoint\n"
-      "(with --checkpoint-dir or a run dir); exit 143, 130 or 138. A second Ctrl-C stops at once.");
+      "Signals: SIGTERM, SIGINT (Ctrl-C) or SIGUSR1 stop the run at the next check (about 50 ms of steps,\n"
+      "at least one step), after a checkpoint\n"
+      "(with --checkpoint-dir or a run dir); exit 143, 130 or 138. A second Ctrl-C stops at once (under mpirun:\n"
+      "mpirun exits and the ranks die without a checkpoint).");
   app.set_version_flag("--version", "dptrain " DPTRAIN_VERSION);
   app.set_config("--config", "",
                  "read options from a TOML/INI file (key = value, keys as the long flags without --); flags "
@@ -84,7 +86,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
 
-  dp::install_stop_handlers(/*announce=*/root);
+  dp::install_stop_handlers();
   try {
     const dp::TrainResult result = dp::train(cfg, *comm, resolved);
     // Stopped politely by a signal, after a checkpoint: the shell's code for that signal.

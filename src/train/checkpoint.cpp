@@ -289,16 +289,22 @@ void check_compatible(const Checkpoint& ck, const std::string& path, const Param
     throw UserError(
         concat(path, ": checkpoint is of another model (it holds ", theirs, "; this run builds ", ours, ")"));
   }
+  // The settings as the user sets them: flags by name, derived ones with the flags behind them.
+  const auto setting = [](const std::string& key) -> std::string {
+    if (key == "total_steps") return "total steps (--steps/--epochs)";
+    if (key == "train_samples" || key == "features" || key == "outputs") return key + " (--data)";
+    return "--" + key;
+  };
   std::string diffs;
   for (auto it = resume_config.begin(); it != resume_config.end(); ++it) {
     const bool has = ck.resume_config.contains(it.key());
     if (has && ck.resume_config[it.key()] == it.value()) continue;
-    diffs +=
-        concat(diffs.empty() ? "" : "; ", it.key(), " ", has ? ck.resume_config[it.key()].dump() : "(absent)",
-               " in the checkpoint vs ", it.value().dump(), " now");
+    diffs += concat(diffs.empty() ? "" : "; ", setting(it.key()), " ",
+                    has ? ck.resume_config[it.key()].dump() : "(absent)", " in the checkpoint vs ",
+                    it.value().dump(), " now");
   }
   DP_USER_CHECK(diffs.empty(), path, ": checkpoint was written with other settings (", diffs,
-                "); resume with the same settings to continue the same run");
+                "); resume with the flags of the run that wrote it (its RUN_DIR/config.json lists them)");
 }
 
 }  // namespace dp

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -95,6 +96,7 @@ class Run {
     build_model();
     print_banner();
     resume();
+    if (!cfg_.resume.empty()) agree_on_user_errors(comm_, [&] { write_config_json(); });
   }
 
   TrainResult run();
@@ -116,6 +118,7 @@ class Run {
   [[noreturn]] void comm_failed(const Status& s);
   void load_data();
   void setup_files(const std::string& resolved_config_json);
+  void write_config_json();  // rank 0, RUN_DIR/config.json from config_text_ (none: nothing)
   void build_model();
   void print_banner();
   json resume_config() const;
@@ -153,7 +156,8 @@ class Run {
 
   DataSplits data_;
   std::string run_dir_, checkpoint_dir_;
-  MetricsLog metrics_;  // rank 0 only
+  MetricsLog metrics_;       // rank 0 only
+  std::string config_text_;  // RUN_DIR/config.json's contents (rank 0; empty without a run dir)
 
   std::unique_ptr<Mlp> model_;
   std::unique_ptr<AdamOptimizer> adam_;
@@ -185,6 +189,7 @@ class Run {
   std::int64_t next_stop_poll_ = 0, last_poll_step_ = 0;
   double last_poll_s_ = 0.0;
   double last_loss_ = 0.0;
+  double epoch_loss_sum_ = 0.0, epoch_rows_ = 0.0;  // sum of loss x global rows this epoch
   EvalResult last_eval_;
   Ema ema_step_, ema_phase_[4];
 };
@@ -302,24 +307,36 @@ void Run::setup_files(const std::string& resolved_config_json) {
     if (!root_) return;
     if (!run_dir_.empty() && !cfg_.dry_run) {
       make_dirs(run_dir_, "--run-dir");
-      std::ofstream out(run_dir_ + "/config.json");
       json c = resolved_config_json.empty() ? json::object() : json::parse(resolved_config_json);
       c["world_size"] = world_;
       c["threads_per_rank"] = threads_;
       // What --device/--comm resolved to (auto): tools read the metrics differently on a GPU.
       c["backend"] = device_.backend == Backend::cpu ? "cpu" : "cuda";
       c["gradient_comm"] = comm_text();
-      out << c.dump(2) << "\n";
-      DP_USER_CHECK(out.good(), "--run-dir: cannot write ", run_dir_, "/config.json");
+      config_text_ = c.dump(2) + "\n";
+      // A resumed run's config.json is replaced only once its checkpoint has been accepted:
+      // a refused --resume leaves the run dir describing the run that is in it.
+      if (cfg_.resume.empty()) write_config_json();
       // On --resume the old records stay until resume() knows the step it continues after.
       metrics_.open(run_dir_ + "/metrics.jsonl", /*keep_existing=*/!cfg_.resume.empty());
     }
     // Find out now, not after hours of training, that the outputs cannot be written.
     if ((cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0) && !cfg_.dry_run)
       ensure_writable_dir(checkpoint_dir_, "--checkpoint-dir");
-    if (!cfg_.export_path.empty()) ensure_file_writable(cfg_.export_path, "--export");
-    if (!cfg_.trace_path.empty()) ensure_file_writable(cfg_.trace_path, "--trace");
+    // A dry run creates nothing: there, what would be created must be creatable.
+    if (cfg_.dry_run && !run_dir_.empty()) ensure_dir_creatable(run_dir_, "--run-dir");
+    if (cfg_.dry_run && (cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0))
+      ensure_dir_creatable(checkpoint_dir_, "--checkpoint-dir");
+    if (!cfg_.export_path.empty()) ensure_file_writable(cfg_.export_path, "--export", cfg_.dry_run);
+    if (!cfg_.trace_path.empty()) ensure_file_writable(cfg_.trace_path, "--trace", cfg_.dry_run);
   });
+}
+
+void Run::write_config_json() {
+  if (!root_ || config_text_.empty()) return;
+  std::ofstream out(run_dir_ + "/config.json");
+  out << config_text_;
+  DP_USER_CHECK(out.good(), "--run-dir: cannot write ", run_dir_, "/config.json");
 }
 
 void Run::build_model() {
@@ -658,6 +675,8 @@ void Run::report_step(std::int64_t epoch, double loss, double lr, double grad_no
   const double step_s = phase_s[0] + phase_s[1] + phase_s[2] + phase_s[3];
   const double global_rows = static_cast<double>(rows) * world_;
   last_loss_ = loss;
+  epoch_loss_sum_ += loss * global_rows;
+  epoch_rows_ += global_rows;
   ema_step_.add(step_s);
   for (int i = 0; i < 4; ++i) ema_phase_[i].add(phase_s[i]);
   write_metrics({{"type", "train"},
@@ -689,7 +708,11 @@ void Run::report_step(std::int64_t epoch, double loss, double lr, double grad_no
 
 void Run::end_epoch(std::int64_t epoch, double epoch_s) {
   const bool classify = model_->loss_kind() == LossKind::softmax_xent;
-  std::string summary = concat("epoch ", epoch + 1, "/", epochs_, ": train loss ", fixed(last_loss_, 4));
+  // The epoch's mean training loss over the samples this process trained on (a resumed
+  // epoch: from the resume on), not the last batch's.
+  const double train_loss = epoch_rows_ > 0 ? epoch_loss_sum_ / epoch_rows_ : last_loss_;
+  epoch_loss_sum_ = epoch_rows_ = 0.0;
+  std::string summary = concat("epoch ", epoch + 1, "/", epochs_, ": train loss ", fixed(train_loss, 4));
   if (data_.has_test) {
     comm_.set_label("evaluation");
     last_eval_ = evaluate_split(ctx_, comm_, *model_, params_.data(), data_.test, eval_rows_, &eval_loader_,
@@ -701,6 +724,7 @@ void Run::end_epoch(std::int64_t epoch, double epoch_s) {
                    {"test_loss", last_eval_.loss},
                    {"test_accuracy", classify ? json(last_eval_.accuracy) : json(nullptr)},
                    {"test_samples", last_eval_.samples},
+                   {"train_loss", train_loss},
                    {"epoch_s", epoch_s}});
     summary += concat(", test loss ", fixed(last_eval_.loss, 4),
                       classify ? ", test accuracy " + fixed(last_eval_.accuracy, 4) : "", " (",
@@ -724,7 +748,17 @@ int Run::agreed_stop_signal() {
   next_stop_poll_ = step_ + std::clamp<std::int64_t>(every, 1, kStopPollMaxSteps);
   last_poll_step_ = step_;
   last_poll_s_ = now;
-  return static_cast<int>(v[0]);
+  const int signo = static_cast<int>(v[0]);
+  if (signo == SIGTERM)
+    progress_->print_line(
+        concat("dptrain: SIGTERM received (from scancel, a time limit, or mpirun passing on a "
+               "Ctrl-C): stopping after step ",
+               step_, checkpoint_dir_.empty() ? "" : " with a checkpoint"));
+  else if (signo != 0)
+    progress_->print_line(concat("dptrain: ", stop_signal_name(signo), " received: stopping after step ",
+                                 step_, checkpoint_dir_.empty() ? "" : " with a checkpoint",
+                                 signo == SIGINT ? " (Ctrl-C again to stop at once)" : ""));
+  return signo;
 }
 
 void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
@@ -791,8 +825,11 @@ TrainResult Run::run() {
       const bool stopping = stop_here || stop_signal_ != 0;
       // Position after this step: (epoch, s + 1), or the start of the next epoch.
       const bool epoch_done = s + 1 == steps_per_epoch_;
-      if ((periodic && (step_ % cfg_.checkpoint_every == 0 || step_ == total_steps_)) ||
-          (stopping && !checkpoint_dir_.empty()))
+      // A resumed run also ends with a checkpoint, so that resuming it again finds it done
+      // instead of training its tail twice.
+      const bool last = step_ == total_steps_;
+      if ((periodic && (step_ % cfg_.checkpoint_every == 0 || last)) ||
+          ((stopping || (last && !cfg_.resume.empty())) && !checkpoint_dir_.empty()))
         save_checkpoint(epoch_done ? epoch + 1 : epoch, epoch_done ? 0 : s + 1);
       if (stopping) {
         stopped = true;
@@ -819,8 +856,9 @@ TrainResult Run::run() {
 
 // The flags that find this run's checkpoints again: a default run dir is new each time.
 std::string Run::resume_hint() const {
-  if (!cfg_.run_dir.empty() || !cfg_.checkpoint_dir.empty()) return "continue with --resume auto";
-  return concat("continue with --run-dir ", run_dir_, " --resume auto");
+  if (!cfg_.run_dir.empty() || !cfg_.checkpoint_dir.empty())
+    return "continue: the same command with --resume auto";
+  return concat("continue: the same command with --run-dir ", run_dir_, " --resume auto");
 }
 
 void Run::finish(TrainResult* result) {
@@ -849,7 +887,8 @@ void Run::finish(TrainResult* result) {
     progress_->print_line(concat("done: ", step_, " steps, ", epochs_, " epoch(s) in ",
                                  fixed(result->wall_s, 1), " s; ", evaluation, "; last train loss ",
                                  fixed(last_loss_, 4),
-                                 skipped_ ? concat("; ", skipped_, " step(s) skipped (non-finite)") : ""));
+                                 skipped_ ? concat("; ", skipped_, " step(s) skipped (non-finite)") : "",
+                                 run_dir_.empty() ? std::string() : "; outputs in " + run_dir_));
   }
   if (!cfg_.trace_path.empty()) {
     agree_on_user_errors(comm_, [&] { tracer_.write(comm_, cfg_.trace_path); });

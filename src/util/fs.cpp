@@ -32,13 +32,34 @@ void make_dirs(const std::string& path, const std::string& flag) {
   DP_USER_CHECK(is_directory(path), flag, ": ", path, " is not a directory");
 }
 
-void ensure_file_writable(const std::string& path, const std::string& flag) {
+void ensure_dir_creatable(const std::string& path, const std::string& flag) {
+  DP_USER_CHECK(!path.empty(), flag, ": empty directory name");
+  std::string dir = path;
+  struct stat st;
+  while (::stat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT)
+      throw UserError(concat(flag, ": cannot create ", path, ": ", dir, ": ", std::strerror(errno)));
+    const std::string up = parent_dir(dir);
+    if (up == dir) break;
+    dir = up;
+  }
+  if (!S_ISDIR(st.st_mode))
+    throw UserError(concat(flag, ": cannot create ", path, ": ", dir, " is not a directory"));
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw UserError(concat(flag, ": cannot create ", path, ": ", dir, ": ", std::strerror(errno)));
+}
+
+void ensure_file_writable(const std::string& path, const std::string& flag, bool parent_may_be_created) {
   DP_USER_CHECK(!path.empty(), flag, ": empty file name");
   const auto refuse = [&](const std::string& why) {
     throw UserError(concat(flag, ": cannot write ", path, ": ", why));
   };
   if (is_directory(path)) refuse("it is a directory");
   const std::string dir = parent_dir(path);
+  if (parent_may_be_created && !is_directory(dir)) {
+    ensure_dir_creatable(dir, flag);
+    return;
+  }
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) refuse(concat("directory ", dir, ": ", std::strerror(errno)));
   if (!S_ISDIR(st.st_mode)) refuse(concat(dir, " is not a directory"));

@@ -12,7 +12,13 @@ void make_dirs(const std::string& path, const std::string& flag);
 // Fails early, not after hours of training: throws UserError "<flag>: cannot write <path>:
 // <reason>" unless a file can be created or replaced at path (its directory exists and is
 // writable, the path is not a directory, an existing file is writable). Creates nothing.
-void ensure_file_writable(const std::string& path, const std::string& flag);
+// parent_may_be_created: the directory may not exist yet (a --dry-run, which creates no run
+// dir); then its nearest existing ancestor must be a writable directory.
+void ensure_file_writable(const std::string& path, const std::string& flag,
+                          bool parent_may_be_created = false);
+// mkdir -p would succeed: the nearest existing ancestor of path is a writable directory.
+// Creates nothing; throws UserError "<flag>: cannot create <path>: <reason>".
+void ensure_dir_creatable(const std::string& path, const std::string& flag);
 // fsync of a file's data (before renaming it over another). Returns false on failure.
 bool fsync_file(const std::string& path);
 // fsync of a directory, so a rename inside it is durable. Returns false on failure.

@@ -1,7 +1,5 @@
 #include "src/util/stop_signal.h"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -14,34 +12,23 @@ namespace {
 // Written by the handler (on whichever thread the kernel picks), read by the trainer.
 std::atomic<int> g_signal{0};
 static_assert(std::atomic<int>::is_always_lock_free, "the handler needs a lock-free atomic");
-bool g_announce = false;  // set before the handlers are installed, read-only after
 bool g_installed = false;
 
-void say(const char* text) {
-  (void)!::write(STDERR_FILENO, text, std::strlen(text));  // write(2): async-signal-safe
-}
-
+// Only notes the signal (the trainer announces the stop on stdout, in order with its other
+// lines). Only Ctrl-C escalates: a second SIGINT ends the process at once. SIGTERM may come
+// twice from a launcher (Slurm signals the tasks and srun passes its own on), and SIGUSR1
+// is the gentle request; repeats of those change nothing.
 void on_stop_signal(int signo) {
   const int saved_errno = errno;  // the interrupted code may be about to read errno
   int none = 0;
-  const bool first = g_signal.compare_exchange_strong(none, signo);
-  // Only Ctrl-C escalates: a second SIGINT ends the process at once. SIGTERM may come
-  // twice from a launcher (Slurm signals the tasks and srun passes its own on), and
-  // SIGUSR1 is the gentle request; repeats of those change nothing.
+  (void)g_signal.compare_exchange_strong(none, signo);
   if (signo == SIGINT) std::signal(SIGINT, SIG_DFL);
-  if (g_announce && first) {
-    say("\ndptrain: ");
-    say(stop_signal_name(signo));
-    say(" received: stopping within a few steps, after a checkpoint");
-    say(signo == SIGINT ? " (Ctrl-C again to stop at once)\n" : "\n");
-  }
   errno = saved_errno;
 }
 
 }  // namespace
 
-void install_stop_handlers(bool announce) {
-  g_announce = announce;
+void install_stop_handlers() {
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
   sa.sa_handler = &on_stop_signal;

@@ -13,8 +13,8 @@
 namespace dp {
 
 // Installs the handlers (the dptrain executable only; libraries and tests leave signals
-// alone). announce: print one line to stderr when a signal arrives (rank 0).
-void install_stop_handlers(bool announce);
+// alone).
+void install_stop_handlers();
 
 // Whether install_stop_handlers ran (the same answer on every rank of one executable).
 bool stop_handlers_installed();

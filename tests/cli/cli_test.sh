@@ -76,6 +76,12 @@ else
 fi
 expect 2 '--batch-size 1001 is larger than the training set' -- --model linreg --data synthetic-linreg \
   --batch-size 1001 --dry-run
+# A resumed run ends with a checkpoint: resuming it again finds nothing left to train.
+fin=(--model linreg --data synthetic-linreg --steps 20 --progress none --run-dir "$work/fin")
+"$dptrain" "${fin[@]}" --stop-at-step 10 >/dev/null 2>&1
+"$dptrain" "${fin[@]}" --resume auto >/dev/null 2>&1
+expect_exact 2 'ckpt-step0000000020.dpckpt: checkpoint is at step 20, the run ends at step 20 \(nothing left' -- \
+  "${fin[@]}" --resume auto
 # DPTRAIN_DATA_DIR moves the default --data-dir (and the error names it).
 cases=$((cases + 1))
 DPTRAIN_DATA_DIR="$work/env-data" "$dptrain" --run-dir none --progress none >"$work/out" 2>"$work/err"

@@ -72,7 +72,7 @@ for mode, heading in sections.items():
         if len(cells) != len(columns):
             errors.append(f"scaling.md {mode}: row '{line}' has {len(cells)} cells")
             continue
-        n = int(cells[0])
+        n = int(cells[0].split()[0])  # "2 †", "1 ‡": marks after the count
         if (int(cells[1]), int(cells[2])) != want_batches[mode][n]:
             errors.append(f"scaling.md {mode} {n} ranks: batches {cells[1]}/{cells[2]}, want {want_batches[mode][n]}")
         if n == 1 and (cells[6] != "1.00" or cells[7] != "100 %"):
@@ -144,8 +144,8 @@ printf '{"strong": {"1": 1.5, "2": 1.0}, "weak": {"1": 1.0}}\n' >"$work/pred.jso
 "$py" "$src/launch/report.py" "$out" --model-prediction "$work/pred.json" >"$work/pred.log" 2>&1 ||
   { cat "$work/pred.log"; fail "report.py --model-prediction exited non-zero"; }
 grep -q '| predicted step ms | error % |' "$out/scaling.md" || fail "no prediction columns in scaling.md"
-grep -qE '^\| 1 \| 64 \| 64 \|.*\| 1\.500 \| [+-][0-9]' "$out/scaling.md" || fail "strong 1-rank row lacks its prediction"
-grep -qE '^\| 2 \| 64 \| 32 \|.*\| – \| – \|$' "$out/scaling.md" || fail "weak 2-rank row should show no prediction (–)"
+grep -qE '^\| 1( [†‡])* \| 64 \| 64 \|.*\| 1\.500 \| [+-][0-9]' "$out/scaling.md" || fail "strong 1-rank row lacks its prediction"
+grep -qE '^\| 2( [†‡])* \| 64 \| 32 \|.*\| – \| – \|$' "$out/scaling.md" || fail "weak 2-rank row should show no prediction (–)"
 printf '{"strong": {"one": 1.5}}\n' >"$work/bad.json"
 "$py" "$src/launch/report.py" "$out" --model-prediction "$work/bad.json" >"$work/bad.log" 2>&1
 rc=$?
@@ -207,6 +207,13 @@ rc=$?
 rc=$?
 [[ $rc -eq 2 ]] && grep -q "strong/ranks1 is partial (stopped by SIGUSR1" "$work/long-report.log" ||
   { cat "$work/long-report.log"; fail "report.py on a partial run: exit $rc, want 2 naming it partial"; }
+# --timeout: the run is stopped the same way (SIGUSR1: a checkpoint) and the sweep ends with 124.
+"$src/launch/scaling.sh" --out "$work/to" --ranks 1 --mode strong --steps 1000000 --warmup 1 --batch-size 64 \
+    --timeout 3 --dptrain "$dptrain" --extra "--test-data none" >"$work/to.log" 2>&1
+rc=$?
+[[ $rc -eq 124 ]] && grep -q "stopped by SIGUSR1 after --timeout 3 s" "$work/to.log" &&
+  ls "$work/to/strong/ranks1/checkpoints/"ckpt-step*.dpckpt >/dev/null 2>&1 ||
+  { cat "$work/to.log"; fail "--timeout: exit $rc, want 124 with the run's checkpoint written"; }
 # A second sweep into the first one's directory: only its own runs are reported.
 "$src/launch/scaling.sh" --out "$out" --ranks 1 --mode strong --steps 12 --warmup 2 --batch-size 32 \
     --dptrain "$dptrain" --extra "--test-data none" --dry-run >/dev/null 2>&1 || fail "--dry-run failed"

@@ -141,7 +141,7 @@ resume_other_model)
 resume_other_settings)
   run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --stop-at-step 20; [[ $rc -eq 0 ]] || fail "setup exit $rc"
   run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --resume auto --lr 0.01
-  expect_error 2 "ckpt-step0000000020.dpckpt: checkpoint was written with other settings \(lr 0.001 in the checkpoint vs 0.01 now\)" ;;
+  expect_error 2 "ckpt-step0000000020.dpckpt: checkpoint was written with other settings \(--lr 0.001 in the checkpoint vs 0.01 now\)" ;;
 resume_corrupt)
   # A named corrupt file is refused; --resume auto skips it for the previous valid one.
   run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --checkpoint-every 20 --stop-at-step 40; [[ $rc -eq 0 ]] || fail "setup exit $rc"
@@ -238,6 +238,11 @@ signal_usr1|signal_term)
   [[ -n $stop_step ]] || fail "no 'stopped by SIG$signal after step ...' line"
   [[ -f $run_dir/checkpoints/$(printf 'ckpt-step%010d.dpckpt' "$stop_step") ]] || fail "no checkpoint at step $stop_step"
   grep -q "\"type\":\"stop\"" "$run_dir/metrics.jsonl" || fail "no stop record in metrics.jsonl"
+  # Resuming with another length is refused by flag name, and leaves config.json alone.
+  cp "$run_dir/config.json" "$work/config.before"
+  run 2 --data fashion-mnist --hidden 32,16 --batch-size 64 --steps 999999 --run-dir "$run_dir" --resume auto
+  expect_error 2 "other settings \(total steps \(--steps/--epochs\) 1000000 in the checkpoint vs 999999 now\)"
+  cmp -s "$run_dir/config.json" "$work/config.before" || fail "a refused --resume rewrote config.json"
   # What a kill -9 leaves: records past the checkpoint and a torn last line.
   printf '{"type":"train","step":%d}\n{"type":"train","st' "$((stop_step + 1))" >>"$run_dir/metrics.jsonl"
   run 2 --data fashion-mnist --hidden 32,16 --batch-size 64 --steps 1000000 --run-dir "$run_dir" --resume auto \

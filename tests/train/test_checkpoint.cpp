@@ -159,11 +159,11 @@ TEST_CASE("checkpoint: another model or other settings are refused, naming the d
   nlohmann::ordered_json changed = config;
   changed["lr"] = 0.01;
   CHECK_THAT(user_error([&] { dp::check_compatible(ck, "ck.dpckpt", same, changed); }),
-             Contains("ck.dpckpt") && Contains("lr 0.001 in the checkpoint vs 0.01 now"));
+             Contains("ck.dpckpt") && Contains("--lr 0.001 in the checkpoint vs 0.01 now"));
   changed = config;
   changed["drop-last"] = true;
   CHECK_THAT(user_error([&] { dp::check_compatible(ck, "ck.dpckpt", same, changed); }),
-             Contains("drop-last (absent)"));
+             Contains("--drop-last (absent)"));
 }
 
 TEST_CASE("checkpoint: a directory that cannot be created or written is a UserError",
