@@ -61,11 +61,10 @@ nlohmann::ordered_json OptionTable::to_json() const {
   return out;
 }
 
-std::string OptionTable::to_config_file() const {
+std::string config_file_text(const nlohmann::ordered_json& table) {
   std::string out;
-  for (const auto& [key, get] : fields_) {
-    if (key == "dry-run") continue;  // the printed file reproduces the run, not the check
-    const nlohmann::ordered_json v = get();
+  for (const auto& [key, v] : table.items()) {
+    if (key == "dry-run") continue;
     // An empty list (linreg's hidden layers) has no TOML spelling CLI11 reads back as empty.
     if (v.is_array() && v.empty()) {
       out += "# " + key + " = (none)\n";
@@ -75,6 +74,10 @@ std::string OptionTable::to_config_file() const {
     out += key + " = " + v.dump() + "\n";
   }
   return out;
+}
+
+std::string OptionTable::to_config_file() const {
+  return config_file_text(to_json());
 }
 
 OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {

@@ -32,6 +32,10 @@ class OptionTable {
   std::vector<std::pair<std::string, std::function<nlohmann::ordered_json()>>> fields_;
 };
 
+// `key = value` lines of a resolved table (OptionTable::to_json's shape): a --config file.
+// dry-run is left out (the file reproduces a run, not a check).
+std::string config_file_text(const nlohmann::ordered_json& table);
+
 // Parses argv into cfg. Returns -1 to go on, or the exit code to return now: 0 after
 // --help/--version, 2 after a bad option (the message is printed by rank 0 only).
 int parse_command_line(int argc, char** argv, bool print, CLI::App& app, Config& cfg);

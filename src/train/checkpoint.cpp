@@ -303,8 +303,9 @@ void check_compatible(const Checkpoint& ck, const std::string& path, const Param
                     has ? ck.resume_config[it.key()].dump() : "(absent)", " in the checkpoint vs ",
                     it.value().dump(), " now");
   }
-  DP_USER_CHECK(diffs.empty(), path, ": checkpoint was written with other settings (", diffs,
-                "); resume with the flags of the run that wrote it (its RUN_DIR/config.json lists them)");
+  DP_USER_CHECK(
+      diffs.empty(), path, ": checkpoint was written with other settings (", diffs,
+      "); resume with the flags of the run that wrote it (its RUN_DIR/resume.toml holds them: --config it)");
 }
 
 }  // namespace dp

@@ -16,6 +16,7 @@
 #include "comm/bootstrap.h"
 #include "kernels/buffer_stats.h"
 #include "kernels/device.h"
+#include "src/cli.h"
 #include "src/data/batch.h"
 #include "src/data/batch_loader.h"
 #include "src/data/file_bytes.h"
@@ -158,6 +159,7 @@ class Run {
   std::string run_dir_, checkpoint_dir_;
   MetricsLog metrics_;       // rank 0 only
   std::string config_text_;  // RUN_DIR/config.json's contents (rank 0; empty without a run dir)
+  std::string resume_text_;  // RUN_DIR/resume.toml's: the flags that continue this run
 
   std::unique_ptr<Mlp> model_;
   std::unique_ptr<AdamOptimizer> adam_;
@@ -314,6 +316,17 @@ void Run::setup_files(const std::string& resolved_config_json) {
       c["backend"] = device_.backend == Backend::cpu ? "cpu" : "cuda";
       c["gradient_comm"] = comm_text();
       config_text_ = c.dump(2) + "\n";
+      // RUN_DIR/resume.toml: this run's flags as a --config file that continues it from
+      // its newest checkpoint (the launcher and the number of ranks are free to change).
+      nlohmann::ordered_json r = resolved_config_json.empty()
+                                     ? nlohmann::ordered_json::object()
+                                     : nlohmann::ordered_json::parse(resolved_config_json);
+      r["run-dir"] = run_dir_;
+      r["resume"] = "auto";
+      r["stop-at-step"] = 0;
+      r["inject-fault"] = "";
+      resume_text_ = "# Continues this run from its newest checkpoint:  dptrain --config " + run_dir_ +
+                     "/resume.toml\n" + config_file_text(r);
       // A resumed run's config.json is replaced only once its checkpoint has been accepted:
       // a refused --resume leaves the run dir describing the run that is in it.
       if (cfg_.resume.empty()) write_config_json();
@@ -337,6 +350,9 @@ void Run::write_config_json() {
   std::ofstream out(run_dir_ + "/config.json");
   out << config_text_;
   DP_USER_CHECK(out.good(), "--run-dir: cannot write ", run_dir_, "/config.json");
+  std::ofstream resume(run_dir_ + "/resume.toml");
+  resume << resume_text_;
+  DP_USER_CHECK(resume.good(), "--run-dir: cannot write ", run_dir_, "/resume.toml");
 }
 
 void Run::build_model() {
@@ -854,11 +870,12 @@ TrainResult Run::run() {
   return result;
 }
 
-// The flags that find this run's checkpoints again: a default run dir is new each time.
+// How to continue: RUN_DIR/resume.toml holds every flag of this run plus --resume auto.
 std::string Run::resume_hint() const {
-  if (!cfg_.run_dir.empty() || !cfg_.checkpoint_dir.empty())
-    return "continue: the same command with --resume auto";
-  return concat("continue: the same command with --run-dir ", run_dir_, " --resume auto");
+  if (!run_dir_.empty())
+    return concat("continue: dptrain --config ", run_dir_,
+                  "/resume.toml (under any launcher and number of ranks)");
+  return "continue: the same command with --resume auto";
 }
 
 void Run::finish(TrainResult* result) {

@@ -236,6 +236,7 @@ signal_usr1|signal_term)
   [[ $rc -eq $want ]] || fail "exit code $rc, want $want"
   stop_step=$(sed -n "s/^stopped by SIG$signal after step \([0-9]*\) of 1000000; the checkpoint is in .*/\1/p" "$work/out")
   [[ -n $stop_step ]] || fail "no 'stopped by SIG$signal after step ...' line"
+  grep -q "continue: dptrain --config $run_dir/resume.toml" "$work/out" || fail "no resume.toml hint"
   [[ -f $run_dir/checkpoints/$(printf 'ckpt-step%010d.dpckpt' "$stop_step") ]] || fail "no checkpoint at step $stop_step"
   grep -q "\"type\":\"stop\"" "$run_dir/metrics.jsonl" || fail "no stop record in metrics.jsonl"
   # Resuming with another length is refused by flag name, and leaves config.json alone.
@@ -245,8 +246,8 @@ signal_usr1|signal_term)
   cmp -s "$run_dir/config.json" "$work/config.before" || fail "a refused --resume rewrote config.json"
   # What a kill -9 leaves: records past the checkpoint and a torn last line.
   printf '{"type":"train","step":%d}\n{"type":"train","st' "$((stop_step + 1))" >>"$run_dir/metrics.jsonl"
-  run 2 --data fashion-mnist --hidden 32,16 --batch-size 64 --steps 1000000 --run-dir "$run_dir" --resume auto \
-    --stop-at-step "$((stop_step + 24))"
+  # As the stop line said: the run's own resume.toml, no flag repeated by hand.
+  run 2 --config "$run_dir/resume.toml" --stop-at-step "$((stop_step + 24))"
   [[ $rc -eq 0 ]] || fail "resume exit $rc"
   grep -q "resuming from .*ckpt-step0*$stop_step.dpckpt" "$work/out" || fail "did not resume from step $stop_step"
   grep -q "metrics.jsonl: moved 2 record(s) after step $stop_step" "$work/out" || fail "torn records not dropped"
