@@ -360,8 +360,10 @@ void Run::build_model() {
   local_batch_ = cfg_.batch_size / world_;
   const LossKind loss = train.is_classification() ? LossKind::softmax_xent : LossKind::mse;
   const Backend backend = device_.backend;
-  model_ = std::make_unique<Mlp>(train.features, cfg_.hidden, train.output_dim(), loss,
-                                 std::max(local_batch_, eval_rows_), backend);
+  // A dry run checks shapes, not memory for batches: one row (a launching node checking
+  // a 512-rank weak-scaling batch must not need its activations).
+  const std::int64_t rows = cfg_.dry_run ? 1 : std::max(local_batch_, eval_rows_);
+  model_ = std::make_unique<Mlp>(train.features, cfg_.hidden, train.output_dim(), loss, rows, backend);
   nparams_ = model_->param_count();
   DP_CHECK(nparams_ > 0, "a model without parameters");  // the step relies on buffer_stats syncing
   params_ = Array<float>(backend, nparams_);
@@ -430,10 +432,11 @@ void Run::build_model() {
   }
 
   eval_idx_.resize(static_cast<std::size_t>(eval_rows_));
-  train_loader_ = BatchLoader(train, local_batch_, choose_batch_mode(backend, train, cfg_.gpu_data), ctx_);
+  train_loader_ = BatchLoader(train, std::min(rows, local_batch_),
+                              choose_batch_mode(backend, train, cfg_.gpu_data), ctx_);
   if (data_.has_test)
-    eval_loader_ =
-        BatchLoader(data_.test, eval_rows_, choose_batch_mode(backend, data_.test, cfg_.gpu_data), ctx_);
+    eval_loader_ = BatchLoader(data_.test, std::min(rows, eval_rows_),
+                               choose_batch_mode(backend, data_.test, cfg_.gpu_data), ctx_);
   progress_ = std::make_unique<Progress>(Progress::resolve(cfg_.progress), root_, total_steps_, epochs_,
                                          cfg_.log_every);
 }
