@@ -333,13 +333,12 @@ void Run::setup_files(const std::string& resolved_config_json) {
       // On --resume the old records stay until resume() knows the step it continues after.
       metrics_.open(run_dir_ + "/metrics.jsonl", /*keep_existing=*/!cfg_.resume.empty());
     }
-    // Find out now, not after hours of training, that the outputs cannot be written.
-    if ((cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0) && !cfg_.dry_run)
-      ensure_writable_dir(checkpoint_dir_, "--checkpoint-dir");
-    // A dry run creates nothing: there, what would be created must be creatable.
+    // Find out now, not after hours of training, that the outputs cannot be written. A dry
+    // run creates nothing: there, what would be created must be creatable.
+    const bool writes_checkpoints = cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0;
+    if (writes_checkpoints && !cfg_.dry_run) ensure_writable_dir(checkpoint_dir_, "--checkpoint-dir");
+    if (writes_checkpoints && cfg_.dry_run) ensure_dir_creatable(checkpoint_dir_, "--checkpoint-dir");
     if (cfg_.dry_run && !run_dir_.empty()) ensure_dir_creatable(run_dir_, "--run-dir");
-    if (cfg_.dry_run && (cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0))
-      ensure_dir_creatable(checkpoint_dir_, "--checkpoint-dir");
     if (!cfg_.export_path.empty()) ensure_file_writable(cfg_.export_path, "--export", cfg_.dry_run);
     if (!cfg_.trace_path.empty()) ensure_file_writable(cfg_.trace_path, "--trace", cfg_.dry_run);
   });
@@ -768,15 +767,12 @@ int Run::agreed_stop_signal() {
   last_poll_step_ = step_;
   last_poll_s_ = now;
   const int signo = static_cast<int>(v[0]);
-  if (signo == SIGTERM)
+  if (signo != 0)
     progress_->print_line(
-        concat("dptrain: SIGTERM received (from scancel, a time limit, or mpirun passing on a "
-               "Ctrl-C): stopping after step ",
-               step_, checkpoint_dir_.empty() ? "" : " with a checkpoint"));
-  else if (signo != 0)
-    progress_->print_line(concat("dptrain: ", stop_signal_name(signo), " received: stopping after step ",
-                                 step_, checkpoint_dir_.empty() ? "" : " with a checkpoint",
-                                 signo == SIGINT ? " (Ctrl-C again to stop at once)" : ""));
+        concat("dptrain: ", stop_signal_name(signo), " received",
+               signo == SIGTERM ? " (from scancel, a time limit, or mpirun passing on a Ctrl-C)" : "",
+               ": stopping after step ", step_, checkpoint_dir_.empty() ? "" : " with a checkpoint",
+               signo == SIGINT ? " (Ctrl-C again to stop at once)" : ""));
   return signo;
 }
 
