@@ -9,8 +9,9 @@
 //
 // A plan (descriptors + the heuristic's algorithm) per shape and pointer alignment is made
 // once and cached: building one costs far more than a small GEMM. The alignments matter:
-// cuBLASLt assumes 256-byte aligned operands unless told otherwise, and a layer's W and b
-// are views into the flat parameter buffer, only 4-byte aligned in general. So each
+// cuBLASLt assumes 256-byte aligned operands unless told otherwise. The trainer's W and b
+// are views into the flat parameter buffer whose layout starts every tensor at 256 bytes
+// (ParamLayout), but a caller may pass any float pointer (x: rows of a batch). So each
 // operand's actual alignment goes into the heuristic's preferences (and the plan's key),
 // and a bias that is not 16-byte aligned takes the unfused path. Host code only; one
 // thread per handle (the bias pointer is set on the cached descriptor before each call).

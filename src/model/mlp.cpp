@@ -51,6 +51,7 @@ Mlp::Mlp(std::int64_t in_features, std::vector<std::int64_t> hidden, std::int64_
 }
 
 void Mlp::init(float* h_params, std::uint64_t seed) const {
+  std::fill(h_params, h_params + buffer_count(), 0.0f);  // the layout's gaps
   for (std::int64_t l = 0; l < num_layers(); ++l) {
     const double bound = 1.0 / std::sqrt(static_cast<double>(widths_[static_cast<std::size_t>(l)]));
     for (int kind = 0; kind < 2; ++kind) {

@@ -41,7 +41,8 @@ class Mlp {
       std::int64_t max_rows, Backend backend = Backend::cpu);
 
   const ParamLayout& layout() const { return layout_; }
-  std::int64_t param_count() const { return layout_.total_count(); }
+  std::int64_t param_count() const { return layout_.param_count(); }    // the model's parameters
+  std::int64_t buffer_count() const { return layout_.buffer_count(); }  // elements of params/grads buffers
   std::int64_t num_layers() const { return static_cast<std::int64_t>(widths_.size()) - 1; }
   LossKind loss_kind() const { return loss_; }
   // widths: in_features, hidden..., out_features
@@ -49,13 +50,14 @@ class Mlp {
 
   // Kaiming-uniform as torch.nn.Linear does: W, b ~ U(-1/sqrt(in), 1/sqrt(in)), each
   // tensor from its own stream of (seed, layer, kind), so the result is independent of
-  // the buffer order. h_params is host memory (the caller uploads it).
+  // the buffer order. h_params is host memory of buffer_count() elements (the caller
+  // uploads it); the gaps between tensors are set to zero.
   void init(float* h_params, std::uint64_t seed) const;
 
-  // Forward + loss + backward on one batch. Writes d(L)/d(params) into grads (all of it,
-  // overwritten; with accumulate, added to what grads holds) and returns L (the batch
-  // mean defined above). grads_ready(end), if given, is called as soon as grads[0, end)
-  // is final: after each layer's weight and bias gradients, last layer first (and after
+  // Forward + loss + backward on one batch. Writes d(L)/d(params) into grads (every tensor,
+  // overwritten; the layout's gaps are never written, so they keep their zeros; with accumulate, added to
+  // what grads holds) and returns L (the batch mean defined above). grads_ready(end), if given, is called as
+  // soon as grads[0, end) is final: after each layer's weight and bias gradients, last layer first (and after
   // each row block of a weight cut by set_ready_points), so a gradient all-reduce can
   // start on them while backward continues below.
   //

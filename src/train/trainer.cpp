@@ -172,7 +172,7 @@ class Run {
   // pinned float the reduced loss is copied into.
   Array<float> d_local_loss_;
   std::unique_ptr<float, void (*)(float*)> h_loss_{nullptr, [](float* p) { device::release_pinned(p); }};
-  std::int64_t nparams_ = 0;
+  std::int64_t buffer_count_ = 0;  // elements of params_ (grads_ has one more: the loss slot)
   // A step takes up to grad_accum micro-batches of local_batch_ rows on each rank.
   std::int64_t local_batch_ = 0, micro_per_epoch_ = 0, steps_per_epoch_ = 0, total_steps_ = 0, epochs_ = 0;
   LrSchedule schedule_;
@@ -235,19 +235,25 @@ void Run::setup_device() {
 #endif
 }
 
-// The nan fault: grads[begin, end) become NaN (all bits set is a quiet NaN).
+// The nan fault: the tensors' elements in grads[begin, end) become NaN (all bits set is a
+// quiet NaN). The layout's gaps are left alone: nothing else writes them, so a NaN there
+// would outlive the fault and fail every later step.
 void Run::poison_grads(std::int64_t begin, std::int64_t end) {
-  if (device_.backend == Backend::cpu)
-    faults_.poison(grads_.data() + begin, end - begin);
-  else
-    device::fill_bytes(grads_.data() + begin, 0xFF, static_cast<std::size_t>(end - begin) * sizeof(float),
-                       ctx_.stream);
+  for (const TensorView& t : model_->layout().tensors()) {
+    const std::int64_t from = std::max(begin, t.offset), to = std::min(end, t.offset + t.count);
+    if (from >= to) continue;
+    if (device_.backend == Backend::cpu)
+      faults_.poison(grads_.data() + from, to - from);
+    else
+      device::fill_bytes(grads_.data() + from, 0xFF, static_cast<std::size_t>(to - from) * sizeof(float),
+                         ctx_.stream);
+  }
 }
 
 float* Run::host_params() {
   if (device_.backend == Backend::cpu) return params_.data();
-  h_params_.resize(static_cast<std::size_t>(nparams_));
-  params_.download(h_params_.data(), nparams_, ctx_);
+  h_params_.resize(static_cast<std::size_t>(buffer_count_));
+  params_.download(h_params_.data(), buffer_count_, ctx_);
   return h_params_.data();
 }
 
@@ -363,17 +369,17 @@ void Run::build_model() {
   // a 512-rank weak-scaling batch must not need its activations).
   const std::int64_t rows = cfg_.dry_run ? 1 : std::max(local_batch_, eval_rows_);
   model_ = std::make_unique<Mlp>(train.features, cfg_.hidden, train.output_dim(), loss, rows, backend);
-  nparams_ = model_->param_count();
-  DP_CHECK(nparams_ > 0, "a model without parameters");  // the step relies on buffer_stats syncing
-  params_ = Array<float>(backend, nparams_);
-  grads_ = Array<float>(backend, nparams_ + 1);
+  buffer_count_ = model_->buffer_count();
+  DP_CHECK(buffer_count_ > 0, "a model without parameters");  // the step relies on buffer_stats syncing
+  params_ = Array<float>(backend, buffer_count_);
+  grads_ = Array<float>(backend, buffer_count_ + 1);
   if (backend != Backend::cpu) {
     d_local_loss_ = Array<float>(backend, 1);
     h_loss_.reset(static_cast<float*>(device::alloc_pinned(sizeof(float))));
   }
   {
     // Initialised on the host (rank 0's values everywhere), then placed on the backend.
-    std::vector<float> h_init(static_cast<std::size_t>(nparams_), 0.0f);
+    std::vector<float> h_init(static_cast<std::size_t>(buffer_count_), 0.0f);
     model_->init(h_init.data(), cfg_.seed);
     DP_CHECK_OK(comm_.broadcast(h_init.data(), h_init.size() * sizeof(float), 0));
     params_.upload(h_init, ctx_);
@@ -386,7 +392,7 @@ void Run::build_model() {
   hyper.weight_decay = static_cast<float>(cfg_.weight_decay);
   hyper.decay_mode =
       cfg_.optimizer == "adam" ? kernels::WeightDecayMode::l2 : kernels::WeightDecayMode::decoupled;
-  adam_ = std::make_unique<AdamOptimizer>(nparams_, hyper, backend);
+  adam_ = std::make_unique<AdamOptimizer>(buffer_count_, hyper, backend);
 
   sampler_ = std::make_unique<DistributedSampler>(train.count, comm_.rank(), world_, cfg_.seed,
                                                   /*shuffle=*/true, cfg_.drop_last);
@@ -403,7 +409,7 @@ void Run::build_model() {
   // Buckets over the gradients and the loss slot; the first at most 1 MB.
   const double bucket_nbytes = cfg_.bucket_mb * 1024 * 1024;
   const auto buckets =
-      plan_buckets(nparams_ + 1, static_cast<std::int64_t>(std::min(bucket_nbytes, 1024.0 * 1024)),
+      plan_buckets(buffer_count_ + 1, static_cast<std::int64_t>(std::min(bucket_nbytes, 1024.0 * 1024)),
                    static_cast<std::int64_t>(bucket_nbytes));
   // MPI's scratch for the largest bucket comes from the heap, not fresh pages each step
   // (comm/bootstrap.h; NCCL needs none).
@@ -450,7 +456,7 @@ void Run::print_banner() {
                                       : concat("rank 0 on ", device_.text, ", gradients over ", comm_text()),
       device_.backend == Backend::cpu ? std::string()
                                       : concat(", batches ", batch_mode_name(train_loader_.mode())),
-      ", model ", cfg_.model, " ", layers, " (", nparams_, " parameters, ",
+      ", model ", cfg_.model, " ", layers, " (", model_->param_count(), " parameters, ",
       model_->loss_kind() == LossKind::softmax_xent ? "softmax cross-entropy" : "mean squared error", "), ",
       train.count, " training samples, global batch ", cfg_.batch_size, " (", local_batch_, " per rank)",
       cfg_.grad_accum > 1 ? concat(" x ", cfg_.grad_accum, " micro-batches = ",
@@ -533,8 +539,9 @@ void Run::resume() {
     DP_USER_CHECK(ck.step < total_steps_, path, ": checkpoint is at step ", ck.step,
                   ", the run ends at step ", total_steps_, " (nothing left to train)");
   });
-  params_.upload(ck.params, ctx_);
-  adam_->load_state(ck.adam_m, ck.adam_v, ck.adam_steps, ctx_);
+  const ParamLayout& layout = model_->layout();  // the checkpoint's tensors are packed
+  params_.upload(layout.unpack(ck.params), ctx_);
+  adam_->load_state(layout.unpack(ck.adam_m), layout.unpack(ck.adam_v), ck.adam_steps, ctx_);
   step_ = ck.step;
   start_epoch_ = ck.epoch;
   start_step_in_epoch_ = ck.step_in_epoch;
@@ -576,7 +583,7 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
   // On a GPU the loss is summed into its slot on the device (no synchronisation); on the
   // CPU it comes back from each micro-batch and is stored into the slot below.
   const bool on_device = device_.backend != Backend::cpu;
-  float* d_loss_slot = on_device ? grads_.data() + nparams_ : nullptr;
+  float* d_loss_slot = on_device ? grads_.data() + buffer_count_ : nullptr;
   if (on_device) device::fill_bytes(d_loss_slot, 0, sizeof(float), ctx_.stream);
   faults_.before_forward(this_step);
   for (std::int64_t m = micro_begin; m < micro_end; ++m) {
@@ -615,7 +622,7 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
   float local_loss = 0.0f;  // this rank's own loss (on a GPU read only on the rare path below)
   if (!on_device) {
     local_loss = static_cast<float>(poison ? std::nan("") : loss_sum);
-    grads_.upload(&local_loss, 1, ctx_, nparams_);
+    grads_.upload(&local_loss, 1, ctx_, buffer_count_);
   } else {
     if (poison) device::fill_bytes(d_loss_slot, 0xFF, sizeof(float), ctx_.stream);
     device::copy(d_local_loss_.data(), d_loss_slot, sizeof(float), ctx_.stream);  // before the all-reduce
@@ -635,15 +642,15 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
   // The summed buffer is identical on every rank, so this check reaches the same verdict
   // everywhere without another collective.
   // On a GPU the reduced loss travels to pinned memory while buffer_stats runs; its
-  // synchronisation of ctx_.stream (the step's only one after the all-reduce; nparams_ > 0
+  // synchronisation of ctx_.stream (the step's only one after the all-reduce; buffer_count_ > 0
   // for every model) covers both.
   float reduced_loss = 0.0f;
   if (on_device) device::copy(h_loss_.get(), d_loss_slot, sizeof(float), ctx_.stream);
-  const kernels::BufferStats stats = kernels::buffer_stats(ctx_, grads_.data(), nparams_);
+  const kernels::BufferStats stats = kernels::buffer_stats(ctx_, grads_.data(), buffer_count_);
   if (on_device)
     reduced_loss = *h_loss_;
   else
-    grads_.download(&reduced_loss, 1, ctx_, nparams_);
+    grads_.download(&reduced_loss, 1, ctx_, buffer_count_);
   // SUM over ranks (MPI) or their mean (NCCL's ncclAvg) of micros micro-batch means.
   const double contributions =
       (reducer_->averages() ? 1.0 : static_cast<double>(world_)) * static_cast<double>(micros);
@@ -681,7 +688,7 @@ bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {
     tracer_.add(Tracer::optimizer, "adam", now_seconds() - phase_s[3], now_seconds(), {{"step", this_step}});
   if (hooks_.after_step) {
     // A host view of the live parameters; on a device, changes are copied back.
-    hooks_.after_step(step_, host_params(), nparams_);
+    hooks_.after_step(step_, host_params(), buffer_count_);
     if (device_.backend != Backend::cpu) params_.upload(h_params_, ctx_);
   }
   report_step(epoch, loss, lr, std::sqrt(stats.sum_squares) / contributions, rows_total, phase_s, comm_times);
@@ -789,10 +796,12 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
     ck.adam_steps = adam_->steps_taken();
     ck.world_size = world_;
     ck.resume_config = resume_config();
-    ck.layout = model_->layout().tensors();
-    ck.params = params_.to_host(ctx_);
-    ck.adam_m = adam_->m(ctx_);
-    ck.adam_v = adam_->v(ctx_);
+    // Files hold the tensors packed (no alignment gaps): see ParamLayout.
+    const ParamLayout& layout = model_->layout();
+    ck.layout = layout.packed().tensors();
+    ck.params = layout.pack(params_.to_host(ctx_).data());
+    ck.adam_m = layout.pack(adam_->m(ctx_).data());
+    ck.adam_v = layout.pack(adam_->v(ctx_).data());
     make_dirs(checkpoint_dir_, "--checkpoint-dir");  // a stop signal may ask for the first one
     const bool crash = faults_.active(Fault::Kind::ckpt_crash, step_);
     path =
@@ -834,7 +843,7 @@ TrainResult Run::run() {
     for (; s < steps_per_epoch_ && step_ < total_steps_; ++s) {
       train_step(epoch, s);
       if ((cfg_.check_every > 0 && step_ % cfg_.check_every == 0) || step_ == total_steps_)
-        check_replicas(comm_, host_params(), nparams_, step_);
+        check_replicas(comm_, host_params(), buffer_count_, step_);
       const bool stop_here = cfg_.stop_at_step > 0 && step_ == cfg_.stop_at_step;
       if (!stop_here && step_ < total_steps_ && step_ >= next_stop_poll_) stop_signal_ = agreed_stop_signal();
       const bool stopping = stop_here || stop_signal_ != 0;
@@ -924,7 +933,7 @@ void Run::finish(TrainResult* result) {
                          {"loss", classify ? "softmax_cross_entropy" : "mse"},
                          {"steps", std::to_string(step_)}});
     });
-    progress_->print_line(concat("exported ", nparams_, " parameters to ", cfg_.export_path));
+    progress_->print_line(concat("exported ", model_->param_count(), " parameters to ", cfg_.export_path));
   }
   result->params = params_.to_host(ctx_);
 }

@@ -38,7 +38,7 @@ int write_safetensors_file(const std::string& path) {
     layout.add("layers." + std::to_string(l) + ".weight", {l + 2, l + 3});
     layout.add("layers." + std::to_string(l) + ".bias", {l + 2});
   }
-  std::vector<float> values(static_cast<std::size_t>(layout.total_count()));
+  std::vector<float> values(static_cast<std::size_t>(layout.buffer_count()));
   for (const auto& t : layout.tensors()) {
     const int l = std::stoi(t.name.substr(7, t.name.find('.', 7) - 7));
     const int k = t.name.find("bias") != std::string::npos ? 1 : 0;

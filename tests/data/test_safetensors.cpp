@@ -31,7 +31,7 @@ dp::ParamLayout mlp_layout(int layers) {
 }
 
 std::vector<float> values_for(const dp::ParamLayout& layout) {
-  std::vector<float> v(static_cast<std::size_t>(layout.total_count()));
+  std::vector<float> v(static_cast<std::size_t>(layout.buffer_count()));
   for (std::size_t i = 0; i < v.size(); ++i)
     v[i] = static_cast<float>(static_cast<int>(i % 997) - 498) / 16.0f;
   return v;
@@ -121,7 +121,7 @@ TEST_CASE("safetensors: file layout (aligned header, layers.N order, contiguous 
   REQUIRE(8 + n <= b.size());
   const std::string header(b.begin() + 8, b.begin() + 8 + static_cast<std::ptrdiff_t>(n));
   CHECK(header.front() == '{');
-  CHECK(b.size() == 8 + n + static_cast<std::uint64_t>(layout.total_count()) * 4);
+  CHECK(b.size() == 8 + n + static_cast<std::uint64_t>(layout.param_count()) * 4);
 
   // Order in the header text and in the data: layers.0 ... layers.11, each layer's
   // tensors together; the data offsets are contiguous from 0 in that same order.
@@ -143,7 +143,7 @@ TEST_CASE("safetensors: file layout (aligned header, layers.N order, contiguous 
     std::memcpy(stored.data(), b.data() + 8 + n + offsets[0], stored.size() * 4);
     CHECK(std::equal(stored.begin(), stored.end(), values.begin() + v.offset));
   }
-  CHECK(expect_begin == static_cast<std::uint64_t>(layout.total_count()) * 4);
+  CHECK(expect_begin == static_cast<std::uint64_t>(layout.param_count()) * 4);
   REQUIRE(names.size() == 24);
   for (int l = 0; l < 12; ++l) {
     const std::string p = "layers." + std::to_string(l) + ".";

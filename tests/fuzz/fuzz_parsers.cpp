@@ -487,7 +487,7 @@ std::vector<Bytes> safetensors_seeds() {
     layout.add("layers.1.bias", {2});
     layout.add("layers.0.weight", {3, 4});
     layout.add("layers.0.bias", {3});
-    std::vector<float> values(static_cast<std::size_t>(layout.total_count()));
+    std::vector<float> values(static_cast<std::size_t>(layout.buffer_count()));
     for (auto& v : values) v = static_cast<float>(r.normal());
     dp::write_safetensors(dir.file("m.safetensors"), layout, values.data(),
                           {{"model", "mlp"}, {"hidden", "3"}, {"steps", "10"}});

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <sstream>
@@ -92,7 +93,7 @@ struct Setup {
 // inactive units in every hidden layer.
 Setup make_setup(dp::Mlp& mlp, std::int64_t capacity, std::int64_t rows, std::uint64_t param_seed) {
   Setup s;
-  s.params.assign(static_cast<std::size_t>(mlp.param_count()), kNaN);
+  s.params.assign(static_cast<std::size_t>(mlp.buffer_count()), kNaN);
   mlp.init(s.params.data(), param_seed);
   const auto& widths = mlp.widths();
   const std::int64_t in = widths.front(), k = widths.back();
@@ -165,12 +166,13 @@ void check_gradient(std::int64_t in, const std::vector<std::int64_t>& hidden, st
     std::vector<float> scratch(s.params.size());
     mlp.forward_backward(kCtx, s.params.data(), full, scratch.data());
   }
-  std::vector<float> grads(s.params.size(), kNaN);  // must be overwritten entirely
-  std::vector<std::vector<float>> reported;         // the prefix at each grads_ready call
+  // Every tensor must be overwritten; the gaps of the layout must not be written at all.
+  std::vector<float> grads(s.params.size(), kNaN);
+  std::vector<std::vector<float>> reported;  // the prefix at each grads_ready call
   std::vector<std::int64_t> ends;
   auto on_ready = [&](std::int64_t end) {
     REQUIRE(end > (ends.empty() ? 0 : ends.back()));
-    REQUIRE(end <= mlp.param_count());
+    REQUIRE(end <= mlp.buffer_count());
     ends.push_back(end);
     reported.emplace_back(grads.begin(), grads.begin() + end);
   };
@@ -179,11 +181,11 @@ void check_gradient(std::int64_t in, const std::vector<std::int64_t>& hidden, st
       ready_calls ? std::function<void(std::int64_t)>(on_ready) : std::function<void(std::int64_t)>());
   for (std::size_t c = 0; c < ends.size(); ++c) {
     INFO("grads_ready(" << ends[c] << "): the reported prefix changed afterwards");
-    CHECK(std::equal(reported[c].begin(), reported[c].end(), grads.begin()));
+    CHECK(std::memcmp(reported[c].data(), grads.data(), reported[c].size() * sizeof(float)) == 0);
   }
   if (ready_calls) {
     REQUIRE(!ends.empty());
-    CHECK(ends.back() == mlp.param_count());
+    CHECK(ends.back() == mlp.buffer_count());
     *ready_calls = ends;
   }
 
@@ -194,15 +196,22 @@ void check_gradient(std::int64_t in, const std::vector<std::int64_t>& hidden, st
 
   const double h = dp::tol::kFiniteDiffStep;
   std::vector<double> fd(p.size());
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    const double pi = p[i];
-    p[i] = pi + h;
-    const double fp = ref.loss(p);
-    p[i] = pi - h;
-    const double fm = ref.loss(p);
-    p[i] = pi;
-    fd[i] = (fp - fm) / (2.0 * h);
-  }
+  std::vector<bool> in_tensor(p.size(), false);
+  for (const dp::TensorView& t : mlp.layout().tensors())
+    for (std::int64_t i = t.offset; i < t.offset + t.count; ++i) {
+      in_tensor[static_cast<std::size_t>(i)] = true;
+      const double pi = p[i];
+      p[i] = pi + h;
+      const double fp = ref.loss(p);
+      p[i] = pi - h;
+      const double fm = ref.loss(p);
+      p[i] = pi;
+      fd[i] = (fp - fm) / (2.0 * h);
+    }
+  std::int64_t gaps_written = 0;
+  for (std::size_t i = 0; i < grads.size(); ++i)
+    if (!in_tensor[i] && !std::isnan(grads[i])) ++gaps_written;
+  CHECK(gaps_written == 0);
 
   std::int64_t checked = 0;
   for (const dp::TensorView& t : mlp.layout().tensors()) {
@@ -263,16 +272,17 @@ TEST_CASE("mlp gradient matches finite differences: deeper, wider", "[mlp][fd]")
   check_gradient(9, {16, 11, 5}, 4, dp::LossKind::softmax_xent, 12, 10);
 }
 
-// Mlp(5, {7, 4}, 3) lays out, last layer first: layers.2.weight [0, 12) (3 rows of 4),
-// layers.2.bias [12, 15), layers.1.weight [15, 43) (4 rows of 7), layers.1.bias [43, 47),
-// layers.0.weight [47, 82) (7 rows of 5), layers.0.bias [82, 89).
+// Mlp(5, {7, 4}, 3) lays out, last layer first, each tensor at a multiple of 64 elements:
+// layers.2.weight [0, 12) (3 rows of 4), layers.2.bias [64, 67), layers.1.weight [128, 156)
+// (4 rows of 7), layers.1.bias [192, 196), layers.0.weight [256, 291) (7 rows of 5),
+// layers.0.bias [320, 327).
 TEST_CASE("mlp ready points: weight gradients in row blocks, each reported when final",
           "[mlp][fd][buckets]") {
-  // Bucket ends inside weights: 5 -> rows [0, 2) of layers.2 end at 8; 20 -> 1 row of
-  // layers.1, 22; 30 -> 3 rows, 36; 50 -> 1 row of layers.0, 52; 60 -> 3 rows, 62. After
-  // each layer its end (15, 47, 89) as without ready points.
-  const std::vector<std::int64_t> points = {60, 5, 20, 30, 50, 89, 30};  // unsorted, repeated
-  const std::vector<std::int64_t> expected = {8, 15, 22, 36, 47, 52, 62, 89};
+  // Bucket ends inside weights: 5 -> rows [0, 2) of layers.2 end at 8; 133 -> 1 row of
+  // layers.1, 135; 143 -> 3 rows, 149; 259 -> 1 row of layers.0, 261; 269 -> 3 rows, 271.
+  // After each layer its end (67, 196, 327) as without ready points.
+  const std::vector<std::int64_t> points = {269, 5, 133, 143, 259, 327, 143};  // unsorted, repeated
+  const std::vector<std::int64_t> expected = {8, 67, 135, 149, 196, 261, 271, 327};
   for (dp::LossKind kind : {dp::LossKind::softmax_xent, dp::LossKind::mse}) {
     for (std::int64_t capacity : {6, 8}) {
       INFO((kind == dp::LossKind::mse ? "mse" : "softmax_xent") << ", capacity " << capacity);
@@ -288,7 +298,7 @@ TEST_CASE("mlp ready points: with accumulate, every row block adds to what grads
   // pass without blocks (GEMM beta = 1 on every block, not only the last).
   dp::Mlp plain(5, {7, 4}, 3, dp::LossKind::softmax_xent, 6);
   dp::Mlp blocked(5, {7, 4}, 3, dp::LossKind::softmax_xent, 6);
-  blocked.set_ready_points({5, 20, 30, 50, 60});
+  blocked.set_ready_points({5, 133, 143, 259, 269});
   Setup s = make_setup(plain, 6, 6, 1234);
   std::vector<float> once(s.params.size(), kNaN), twice(s.params.size(), kNaN);
   plain.forward_backward(kCtx, s.params.data(), s.batch, once.data());
@@ -311,12 +321,14 @@ TEST_CASE("mlp ready points: none inside a weight's rows adds no block", "[mlp][
   std::vector<std::int64_t> calls;
   SECTION("no ready points: one call per layer") {
     check_gradient(5, {7, 4}, 3, dp::LossKind::softmax_xent, 6, 6, {}, &calls);
-    CHECK(calls == std::vector<std::int64_t>{15, 47, 89});
+    CHECK(calls == std::vector<std::int64_t>{67, 196, 327});
   }
-  SECTION("points at tensor boundaries, in a weight's last row, or past the end") {
-    // 12/47: a weight's end and a layer's end; 41: inside layers.1's last row; 200: beyond.
-    check_gradient(5, {7, 4}, 3, dp::LossKind::softmax_xent, 6, 6, {12, 15, 41, 43, 47, 200}, &calls);
-    CHECK(calls == std::vector<std::int64_t>{15, 47, 89});
+  SECTION("points at tensor boundaries, in gaps, in a weight's last row, or past the end") {
+    // 12/156: weights' ends; 67/196: layers' ends; 30/100/250: gaps between tensors; 154:
+    // inside layers.1's last row; 1000: beyond.
+    check_gradient(5, {7, 4}, 3, dp::LossKind::softmax_xent, 6, 6,
+                   {12, 30, 67, 100, 154, 156, 196, 250, 1000}, &calls);
+    CHECK(calls == std::vector<std::int64_t>{67, 196, 327});
   }
   SECTION("a point in the first row of a weight reports that row") {
     check_gradient(5, {7, 4}, 3, dp::LossKind::softmax_xent, 6, 6, {1}, &calls);
@@ -346,7 +358,8 @@ TEST_CASE("mlp evaluate agrees with forward_backward's loss", "[mlp]") {
   }
 }
 
-TEST_CASE("mlp layout: last layer first, weight then bias, contiguous", "[mlp][layout]") {
+TEST_CASE("mlp layout: last layer first, weight then bias, each at a multiple of 64 elements",
+          "[mlp][layout]") {
   dp::Mlp mlp(5, {7, 4}, 3, dp::LossKind::softmax_xent, 6);
   const auto& t = mlp.layout().tensors();
   REQUIRE(t.size() == 6);
@@ -363,12 +376,13 @@ TEST_CASE("mlp layout: last layer first, weight then bias, contiguous", "[mlp][l
     for (auto d : shapes[i]) count *= d;
     REQUIRE(t[i].count == count);
     REQUIRE(&mlp.layout().find(names[i]) == &t[i]);
-    offset += count;
+    offset += dp::kTensorAlignCount;  // every tensor here is smaller than 64 elements
   }
+  REQUIRE(dp::kTensorAlignCount * sizeof(float) == 256);
   REQUIRE(mlp.layout().find("layers.2.weight").offset == 0);
-  REQUIRE(offset == mlp.param_count());
   REQUIRE(mlp.param_count() == 3 * 4 + 3 + 4 * 7 + 4 + 7 * 5 + 7);
-  REQUIRE(mlp.layout().find("layers.0.bias").offset + 7 == mlp.param_count());
+  // No gap after the last tensor: the buffer ends where layers.0.bias does.
+  REQUIRE(mlp.buffer_count() == 5 * 64 + 7);
   REQUIRE(mlp.num_layers() == 3);
   REQUIRE(mlp.widths() == std::vector<std::int64_t>{5, 7, 4, 3});
 
@@ -377,22 +391,65 @@ TEST_CASE("mlp layout: last layer first, weight then bias, contiguous", "[mlp][l
   REQUIRE(linreg.layout().tensors()[0].name == "layers.0.weight");
   REQUIRE(linreg.layout().tensors()[0].offset == 0);
   REQUIRE(linreg.layout().tensors()[1].name == "layers.0.bias");
-  REQUIRE(linreg.layout().tensors()[1].offset == 8);
+  REQUIRE(linreg.layout().tensors()[1].offset == 64);
   REQUIRE(linreg.param_count() == 10);
+  REQUIRE(linreg.buffer_count() == 66);
+
+  // A tensor of exactly 64 elements leaves no gap; one of 65 leaves 63.
+  dp::ParamLayout l;
+  l.add("a", {8, 8});
+  l.add("b", {65});
+  l.add("c", {1});
+  REQUIRE(l.tensors()[1].offset == 64);
+  REQUIRE(l.tensors()[2].offset == 192);
+  REQUIRE(l.buffer_count() == 193);
+  REQUIRE(l.param_count() == 130);
+
+  // Files hold the tensors packed: packed() has the same tensors back to back, and
+  // pack/unpack move values between the two layouts (zeros in the gaps).
+  const dp::ParamLayout p = l.packed();
+  REQUIRE(p.tensors().size() == 3);
+  REQUIRE(p.tensors()[1].offset == 64);
+  REQUIRE(p.tensors()[2].offset == 129);
+  REQUIRE(p.buffer_count() == 130);
+  REQUIRE(p.tensors()[2].shape == std::vector<std::int64_t>{1});
+  std::vector<float> buffer(193, kNaN);
+  for (const auto& t : l.tensors())
+    for (std::int64_t i = 0; i < t.count; ++i)
+      buffer[static_cast<std::size_t>(t.offset + i)] = 1000.0f * t.offset + i;
+  const std::vector<float> packed = l.pack(buffer.data());
+  REQUIRE(packed.size() == 130);
+  REQUIRE(packed[63] == 63.0f);
+  REQUIRE(packed[64] == 64000.0f);
+  REQUIRE(packed[128] == 64064.0f);
+  REQUIRE(packed[129] == 192000.0f);
+  const std::vector<float> back = l.unpack(packed);
+  REQUIRE(back.size() == 193);
+  for (std::size_t i = 0; i < back.size(); ++i) {
+    INFO("element " << i);
+    REQUIRE(back[i] == (std::isnan(buffer[i]) ? 0.0f : buffer[i]));
+  }
 }
 
 TEST_CASE("mlp init: deterministic per seed, different across seeds, within +-1/sqrt(fan_in)",
           "[mlp][init]") {
   dp::Mlp mlp(5, {7, 4}, 3, dp::LossKind::softmax_xent, 6);
-  const auto n = static_cast<std::size_t>(mlp.param_count());
+  const auto n = static_cast<std::size_t>(mlp.buffer_count());
   std::vector<float> a(n, kNaN), b(n, kNaN), c(n, kNaN);
   mlp.init(a.data(), 42);
   mlp.init(b.data(), 42);
   mlp.init(c.data(), 43);
-  REQUIRE(a == b);  // also: no NaN left, every element written
+  REQUIRE(a == b);  // also: no NaN left, every element written (the gaps with zeros)
   std::size_t same = 0;
   for (std::size_t i = 0; i < n; ++i) same += a[i] == c[i] ? 1 : 0;
-  REQUIRE(same == 0);
+  // Only the gaps agree, and they are zero.
+  REQUIRE(same == static_cast<std::size_t>(mlp.buffer_count() - mlp.param_count()));
+  for (const auto& t : mlp.layout().tensors()) {
+    const auto gap_end = static_cast<std::size_t>((t.offset + t.count + dp::kTensorAlignCount - 1) /
+                                                  dp::kTensorAlignCount * dp::kTensorAlignCount);
+    for (auto i = static_cast<std::size_t>(t.offset + t.count); i < std::min(gap_end, n); ++i)
+      REQUIRE(a[i] == 0.0f);
+  }
 
   for (std::int64_t l = 0; l < mlp.num_layers(); ++l) {
     const double fan_in = static_cast<double>(mlp.widths()[static_cast<std::size_t>(l)]);
@@ -418,7 +475,7 @@ TEST_CASE("mlp init: every tensor has its own stream", "[mlp][init]") {
   // A weight and its bias (or two layers of equal fan-in) drawn from one stream would
   // repeat the same numbers at the start of each tensor.
   dp::Mlp mlp(6, {6, 6}, 6, dp::LossKind::mse, 4);
-  std::vector<float> p(static_cast<std::size_t>(mlp.param_count()));
+  std::vector<float> p(static_cast<std::size_t>(mlp.buffer_count()));
   mlp.init(p.data(), 5);
   const auto& t = mlp.layout().tensors();
   for (std::size_t a = 0; a < t.size(); ++a)
@@ -435,8 +492,8 @@ TEST_CASE("mlp init: a tensor's values do not depend on the rest of the model", 
   // puts the last layer first) does not shift the numbers of layer 0.
   dp::Mlp small(5, {7}, 3, dp::LossKind::softmax_xent, 6);
   dp::Mlp deep(5, {7, 4}, 3, dp::LossKind::softmax_xent, 6);
-  std::vector<float> ps(static_cast<std::size_t>(small.param_count())),
-      pd(static_cast<std::size_t>(deep.param_count()));
+  std::vector<float> ps(static_cast<std::size_t>(small.buffer_count())),
+      pd(static_cast<std::size_t>(deep.buffer_count()));
   small.init(ps.data(), 7);
   deep.init(pd.data(), 7);
   for (const char* name : {"layers.0.weight", "layers.0.bias"}) {

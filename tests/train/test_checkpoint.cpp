@@ -27,7 +27,7 @@ dp::ParamLayout small_layout() {
 }
 
 dp::Checkpoint make_checkpoint(std::int64_t step) {
-  const dp::ParamLayout layout = small_layout();
+  const dp::ParamLayout layout = small_layout().packed();  // files hold the tensors packed
   dp::Checkpoint ck;
   ck.step = step;
   ck.epoch = 2;
@@ -36,7 +36,7 @@ dp::Checkpoint make_checkpoint(std::int64_t step) {
   ck.world_size = 4;
   ck.resume_config = {{"lr", 0.001}, {"batch-size", 128}, {"seed", 42}};
   ck.layout = layout.tensors();
-  const auto n = static_cast<std::size_t>(layout.total_count());
+  const auto n = static_cast<std::size_t>(layout.param_count());
   for (std::size_t i = 0; i < n; ++i) {
     ck.params.push_back(static_cast<float>(i) * 0.5f - 3.0f + static_cast<float>(step));
     ck.adam_m.push_back(static_cast<float>(i) * 1e-3f);
