@@ -22,7 +22,7 @@ struct EvalResult {
 };
 
 struct TrainResult {
-  std::vector<float> params;  // final parameters (identical on every rank)
+  std::vector<float> params;  // final parameter buffer (identical on every rank), laid out by `layout`
   ParamLayout layout;
   std::int64_t steps = 0;          // steps taken, counting from step 0 (also before a resume)
   std::int64_t skipped_steps = 0;  // non-finite steps skipped under --on-nonfinite skip
@@ -37,8 +37,9 @@ struct TrainResult {
 };
 
 struct TrainHooks {
-  // Called on every rank after each optimizer step with the live parameters (host memory;
-  // on the CUDA backend a copy that is written back after the call).
+  // Called on every rank after each optimizer step with the live parameter buffer (count
+  // elements in the model's ParamLayout, gaps included; host memory; on the CUDA backend a
+  // copy that is written back after the call).
   std::function<void(std::int64_t step, float* params, std::int64_t count)> after_step;
 };
 
