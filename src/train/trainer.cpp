@@ -417,8 +417,12 @@ void Run::build_model() {
   for (const Bucket& b : buckets) largest_count = std::max(largest_count, b.end - b.begin);
   keep_large_blocks_in_heap(static_cast<std::size_t>(largest_count) * sizeof(float));
   if (backend == Backend::cpu) {
+    // One rank has nothing to send: its all-reduces return at once, and handing them to a
+    // communication thread would only add the hand-off to the step (and make the exposed
+    // time exceed the all-reduce's own).
     reducer_ =
-        std::make_unique<GradientReducer>(comm_, grads_.data(), buckets, mpi_thread_serialized(), &tracer_);
+        std::make_unique<GradientReducer>(comm_, grads_.data(), buckets,
+                                          /*use_thread=*/world_ > 1 && mpi_thread_serialized(), &tracer_);
   } else if (device_.comm == "mpi") {
     reducer_ = std::make_unique<StagedGradientSync>(comm_, grads_.data(), buckets, ctx_, &tracer_,
                                                     device_.cuda_aware_mpi);
