@@ -4,7 +4,8 @@ a Markdown table on stderr).
 
 For each global batch in --batches (default 128, 1024, 8192) it runs
 
-  dptrain (1 rank):  mpirun -n 1 [launch/mpi-env.sh flags] --bind-to none DPTRAIN --device cuda
+  dptrain (1 rank; --comm auto moves no gradients at one rank, as PyTorch on one GPU does not):
+                     mpirun -n 1 [launch/mpi-env.sh flags] --bind-to none DPTRAIN --device cuda
                      --comm auto --gpu-data resident --model mlp --hidden 256,128 --batch-size B --steps W+S
                      --lr 1e-3 --lr-schedule constant --optimizer adamw ... --progress none
                      --check-every 0 --run-dir RUN

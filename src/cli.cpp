@@ -132,8 +132,9 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
       "compute backend: cpu, cuda (one GPU per rank: local rank % GPUs on the node) or auto (cuda when a GPU "
       "is visible)");
   add("--comm", c.comm,
-      "gradient all-reduce: auto (nccl when every rank has a GPU of its own, else mpi), nccl, or mpi (CPU "
-      "ranks; GPU gradients staged through host memory, e.g. several ranks on one GPU)");
+      "gradient all-reduce: auto (GPU ranks: none at 1 rank, nccl when every rank has a GPU of its own, "
+      "else mpi), nccl, or mpi (CPU ranks; GPU gradients staged through host memory, e.g. several ranks on "
+      "one GPU)");
   add("--gpu-data", c.gpu_data,
       "where a GPU rank keeps the training data: resident (the whole split on the GPU, batches gathered "
       "there), stream (batches gathered on the host into pinned memory, copied each step) or auto "

@@ -45,7 +45,8 @@ struct StepCommTimes {
 
 // How the gradient buffer gets reduced across ranks during a step. The trainer calls
 // start_step, ready(end) as backward finishes prefixes of the buffer, then finish.
-// Implementations: GradientReducer (host buffers, MPI, below), and for device buffers
+// Implementations: GradientReducer (host buffers, MPI, below), LocalGradientSync (one
+// rank, nothing to do), and for device buffers
 // StagedGradientSync (through pinned host memory and MPI) and NcclGradientSync
 // (src/train/device_sync.h).
 class GradientSync {
@@ -58,6 +59,25 @@ class GradientSync {
   virtual void start_step(std::int64_t step) = 0;
   virtual void ready(std::int64_t end) = 0;
   virtual Status finish(StepCommTimes* times) = 0;
+};
+
+// One rank (GPU ranks under --comm auto): the buffer already is the mean over ranks, so
+// nothing is moved and nothing waited for. The buckets are only reported.
+class LocalGradientSync final : public GradientSync {
+ public:
+  explicit LocalGradientSync(std::vector<Bucket> buckets) : buckets_(std::move(buckets)) {}
+  const std::vector<Bucket>& buckets() const override { return buckets_; }
+  bool overlapping() const override { return false; }
+  bool averages() const override { return true; }
+  void start_step(std::int64_t) override {}
+  void ready(std::int64_t) override {}
+  Status finish(StepCommTimes* times) override {
+    *times = StepCommTimes();
+    return Status();
+  }
+
+ private:
+  std::vector<Bucket> buckets_;
 };
 
 class GradientReducer final : public GradientSync {

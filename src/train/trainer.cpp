@@ -110,8 +110,9 @@ class Run {
   void print_topology();
   // Host copy of the parameters (the Array itself on the CPU backend).
   float* host_params();
-  // "nccl", "mpi (staged through host memory)", "mpi (CUDA-aware)" or "mpi".
+  // "nccl", "mpi (staged through host memory)", "mpi (CUDA-aware)", "mpi" or "none (1 rank)".
   std::string comm_text() const {
+    if (device_.comm == "none") return "none (1 rank)";
     if (device_.backend == Backend::cpu || device_.comm == "nccl") return device_.comm;
     return device_.cuda_aware_mpi ? "mpi (CUDA-aware)" : "mpi (staged through host memory)";
   }
@@ -423,6 +424,8 @@ void Run::build_model() {
     reducer_ =
         std::make_unique<GradientReducer>(comm_, grads_.data(), buckets,
                                           /*use_thread=*/world_ > 1 && mpi_thread_serialized(), &tracer_);
+  } else if (device_.comm == "none") {
+    reducer_ = std::make_unique<LocalGradientSync>(plan_buckets(buffer_count_ + 1, 0, 0));
   } else if (device_.comm == "mpi") {
     reducer_ = std::make_unique<StagedGradientSync>(comm_, grads_.data(), buckets, ctx_, &tracer_,
                                                     device_.cuda_aware_mpi);
@@ -468,8 +471,9 @@ void Run::print_banner() {
                           : std::string(),
       ", ", total_steps_, " steps in ", epochs_, " epoch(s)",
       run_dir_.empty() ? std::string() : ", run dir " + run_dir_,
-      concat(", ", reducer_->buckets().size(), " gradient bucket(s)",
-             reducer_->overlapping() ? " overlapped with backward" : ""),
+      device_.comm == "none" ? std::string()
+                             : concat(", ", reducer_->buckets().size(), " gradient bucket(s)",
+                                      reducer_->overlapping() ? " overlapped with backward" : ""),
       cfg_.checkpoint_every > 0
           ? concat(", checkpoints every ", cfg_.checkpoint_every, " steps in ", checkpoint_dir_)
           : std::string()));

@@ -32,7 +32,7 @@ EvalResult evaluate_split(const kernels::Context& ctx, Communicator& comm, Mlp& 
 struct DeviceChoice {
   Backend backend = Backend::cpu;
   int gpu = -1;                 // CUDA device of this rank
-  std::string comm = "mpi";     // gradient all-reduce: mpi | nccl
+  std::string comm = "mpi";     // gradient all-reduce: mpi | nccl | none (one GPU rank, --comm auto)
   bool cuda_aware_mpi = false;  // --comm mpi on GPUs: MPI takes device buffers (no staging)
   std::string text = "cpu";     // for banners: "cpu" or "GPU 0: NVIDIA H100 ..."
 };

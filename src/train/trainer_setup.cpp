@@ -131,6 +131,12 @@ void agree_device(const Config& cfg, Communicator& comm, DeviceChoice* d) {
     *d = DeviceChoice();
     return;
   }
+  if (world == 1 && cfg.comm == "auto") {
+    // One rank has nothing to reduce: no NCCL communicator, no staging copies, no wait.
+    // --comm nccl or mpi still takes its path (that is how those paths get tested at 1 rank).
+    d->comm = "none";
+    return;
+  }
   std::string shared;
   for (int a = 0; a < world && shared.empty(); ++a)
     for (int b = a + 1; b < world && shared.empty(); ++b)

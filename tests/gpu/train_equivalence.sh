@@ -5,6 +5,7 @@
 #   1 rank cuda nccl     ==  2 and 4 ranks --device cuda --comm mpi  (staged, same global batch;
 #                                                                    the 4-rank run streams its
 #                                                                    batches from pinned memory)
+#                        ==  1 rank --device cuda (--comm auto: no all-reduce at one rank)
 # 50 Adam steps of the MLP on Fashion-MNIST; compare_params bounds the differences with
 # the golden tolerances (tests/tolerance.h). Exit 77 (skipped) without a CUDA device.
 #   train_equivalence.sh DPTRAIN COMPARE_PARAMS GPU_PROBE OUT_DIR
@@ -27,5 +28,7 @@ run 1 cpu --device cpu
 run 1 cuda_nccl --device cuda --comm nccl --bucket-mb 0.05
 run 2 cuda_staged2 --device cuda --comm mpi
 run 4 cuda_staged4 --device cuda --comm mpi --gpu-data stream
+run 1 cuda_local --device cuda
 "$compare" "$out/cpu.safetensors" "$out/cuda_nccl.safetensors"
-"$compare" "$out/cuda_nccl.safetensors" "$out/cuda_staged2.safetensors" "$out/cuda_staged4.safetensors"
+"$compare" "$out/cuda_nccl.safetensors" "$out/cuda_staged2.safetensors" "$out/cuda_staged4.safetensors" \
+  "$out/cuda_local.safetensors"
