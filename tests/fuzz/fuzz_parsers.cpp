@@ -633,7 +633,7 @@ void mutate_safetensors_json(Bytes* b, Rng* r) {
 constexpr std::size_t kCkptHeaderAt = 16;
 
 dp::ParamLayout checkpoint_layout() {
-  dp::ParamLayout layout;
+  dp::ParamLayout layout(1);  // files hold the tensors packed
   layout.add("layers.1.weight", {2, 3});
   layout.add("layers.1.bias", {2});
   layout.add("layers.0.weight", {3, 1});

@@ -308,9 +308,17 @@ TEST_CASE("mlp ready points: with accumulate, every row block adds to what grads
   blocked.forward_backward(kCtx, s.params.data(), s.batch, twice.data(), true, count);
   CHECK(calls == 16);  // 8 reports per pass (see the test above)
   double scale = 0.0;
-  for (float g : once) scale = std::max(scale, 2.0 * std::fabs(static_cast<double>(g)));
+  for (float g : once) scale = std::max(scale, 2.0 * std::fabs(static_cast<double>(g)));  // NaN: skipped
+  std::vector<bool> in_tensor(once.size(), false);
+  for (const dp::TensorView& t : plain.layout().tensors())
+    for (std::int64_t i = t.offset; i < t.offset + t.count; ++i)
+      in_tensor[static_cast<std::size_t>(i)] = true;
   for (std::size_t i = 0; i < once.size(); ++i) {
     INFO("element " << i);
+    if (!in_tensor[i]) {  // a gap of the layout: never written
+      CHECK(std::isnan(twice[i]));
+      continue;
+    }
     const double want = 2.0 * static_cast<double>(once[i]);
     CHECK(std::fabs(static_cast<double>(twice[i]) - want) <=
           dp::tol::kFiniteDiffFloatRel * (std::fabs(want) + scale));
@@ -332,7 +340,7 @@ TEST_CASE("mlp ready points: none inside a weight's rows adds no block", "[mlp][
   }
   SECTION("a point in the first row of a weight reports that row") {
     check_gradient(5, {7, 4}, 3, dp::LossKind::softmax_xent, 6, 6, {1}, &calls);
-    CHECK(calls == std::vector<std::int64_t>{4, 15, 47, 89});
+    CHECK(calls == std::vector<std::int64_t>{4, 67, 196, 327});
   }
 }
 
@@ -414,9 +422,9 @@ TEST_CASE("mlp layout: last layer first, weight then bias, each at a multiple of
   REQUIRE(p.buffer_count() == 130);
   REQUIRE(p.tensors()[2].shape == std::vector<std::int64_t>{1});
   std::vector<float> buffer(193, kNaN);
-  for (const auto& t : l.tensors())
-    for (std::int64_t i = 0; i < t.count; ++i)
-      buffer[static_cast<std::size_t>(t.offset + i)] = 1000.0f * t.offset + i;
+  for (const auto& tensor : l.tensors())
+    for (std::int64_t i = 0; i < tensor.count; ++i)
+      buffer[static_cast<std::size_t>(tensor.offset + i)] = static_cast<float>(1000 * tensor.offset + i);
   const std::vector<float> packed = l.pack(buffer.data());
   REQUIRE(packed.size() == 130);
   REQUIRE(packed[63] == 63.0f);
