@@ -11,7 +11,8 @@
 namespace dp {
 
 struct Dataset {
-  std::string name;  // for messages, e.g. "fashion-mnist train (.../train-images-idx3-ubyte.gz)"
+  std::string name;          // for messages, e.g. "fashion-mnist train (.../train-images-idx3-ubyte.gz)"
+  std::string targets_path;  // the file of the labels or targets (for messages; a name when generated)
   std::int64_t count = 0;
   std::int64_t features = 0;
   std::vector<float> x;  // [count, features]

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "src/data/dataset.h"
 
@@ -23,10 +24,17 @@ struct DataConfig {
   std::int64_t num_classes = 0;  // 0 = infer (10 for fashion-mnist, max label + 1 otherwise)
 };
 
+// The largest class count: the output layer holds classes x width weights, so a label
+// column that really holds IDs (1e9) is refused when it is read, not by a failed
+// allocation later. 2^20 classes of a 256-wide layer are already 1 GiB of parameters.
+inline constexpr std::int64_t kMaxClasses = std::int64_t{1} << 20;
+
 struct DataSplits {
   Dataset train;
   Dataset test;
   bool has_test = false;
+  // Things the user probably did not mean but that are valid (rank 0 prints them).
+  std::vector<std::string> notes;
 };
 
 DataSplits load_data(const DataConfig& cfg);

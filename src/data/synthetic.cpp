@@ -16,6 +16,7 @@ Dataset make_synthetic_linreg(const SyntheticLinregSpec& spec, std::uint64_t sam
   const std::int64_t n = spec.count, d = spec.features;
   Dataset ds;
   ds.name = sample_stream == 0 ? "synthetic-linreg train" : "synthetic-linreg test";
+  ds.targets_path = ds.name;
   ds.count = n;
   ds.features = d;
   ds.target_dim = 1;

@@ -287,6 +287,8 @@ void Run::print_topology() {
 void Run::load_data() {
   // Every rank loads the data; a failure on any rank stops all of them alike.
   agree_on_user_errors(comm_, [&] { data_ = dp::load_data(cfg_.data); });
+  if (root_)
+    for (const std::string& note : data_.notes) std::printf("%s\n", note.c_str());
   // Every rank holds the same data, so these checks decide alike everywhere.
   const std::int64_t samples = data_.train.count;
   DP_USER_CHECK(cfg_.batch_size <= samples, "--batch-size ", cfg_.batch_size,

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 
 #include "src/data/npy.h"
 #include "src/data/sources.h"
@@ -106,10 +107,88 @@ TEST_CASE("load_data: --num-classes overrides the inferred count and is checked"
   cfg.num_classes = 3;
   CHECK(dp::load_data(cfg).train.num_classes == 3);
   cfg.num_classes = 2;
-  CHECK_THAT(load_error(cfg),
-             Contains(fx) && Contains("label 2 is out of range for 2 classes") && Contains("--num-classes"));
+  // The labels' file is named, with the first offending index.
+  CHECK_THAT(load_error(cfg), Contains(fy) && Contains("label 2 at index 1 is out of range for 2 classes") &&
+                                  Contains("--num-classes"));
   cfg.num_classes = -1;
-  CHECK_THAT(load_error(cfg), Contains("--num-classes must be >= 0"));
+  CHECK_THAT(load_error(cfg), Contains("--num-classes must be in [0, 1048576]"));
+  cfg.num_classes = dp::kMaxClasses + 1;
+  CHECK_THAT(load_error(cfg), Contains("--num-classes must be in [0, 1048576]"));
+  cfg.num_classes = 0;
+  dp::DataConfig regression = npy_config(fx, fy);
+  const std::vector<float> t = {0.5f, 1.5f, 2.5f, 3.5f};
+  dp::write_npy(dir.file("t.npy"), "<f4", {4}, t.data());
+  regression = npy_config(fx, dir.file("t.npy"));
+  regression.num_classes = 3;
+  CHECK_THAT(load_error(regression),
+             Contains("--num-classes applies to class labels, but " + dir.file("t.npy") + " holds float"));
+}
+
+TEST_CASE("load_data: a label column of IDs is refused before anything is allocated for it",
+          "[sources][errors]") {
+  TempDir dir;
+  const std::string fx = write_features(dir, "x.npy", 3, 2);
+  const std::vector<std::int64_t> ids = {0, 1000000000, 2};
+  dp::write_npy(dir.file("ids.npy"), "<i8", {3}, ids.data());
+  CHECK_THAT(load_error(npy_config(fx, dir.file("ids.npy"))),
+             Contains(dir.file("ids.npy") + ": label 1000000000 at index 1 is too large") &&
+                 Contains("at most 1048576 classes"));
+  // The largest allowed label is accepted.
+  const std::vector<std::int64_t> top = {0, dp::kMaxClasses - 1, 2};
+  dp::write_npy(dir.file("top.npy"), "<i8", {3}, top.data());
+  CHECK(dp::load_data(npy_config(fx, dir.file("top.npy"))).train.num_classes == dp::kMaxClasses);
+}
+
+TEST_CASE("load_data: NaN, infinity or float32 overflow in the data names file, row and column",
+          "[sources][errors]") {
+  TempDir dir;
+  std::vector<float> x(4 * 3, 0.25f);
+  const std::string fy = write_labels(dir, "y.npy", {0, 1, 0, 1});
+  SECTION("NaN in the features") {
+    x[2 * 3 + 1] = std::nanf("");
+    dp::write_npy(dir.file("x.npy"), "<f4", {4, 3}, x.data());
+    CHECK_THAT(load_error(npy_config(dir.file("x.npy"), fy)),
+               Contains(dir.file("x.npy") + ": feature at row 2, column 1 is nan: the data must be finite"));
+  }
+  SECTION("infinity in the features") {
+    x[3 * 3 + 2] = -std::numeric_limits<float>::infinity();
+    dp::write_npy(dir.file("x.npy"), "<f4", {4, 3}, x.data());
+    CHECK_THAT(load_error(npy_config(dir.file("x.npy"), fy)), Contains("row 3, column 2 is -inf"));
+  }
+  SECTION("a float64 beyond float32's range") {
+    std::vector<double> xd(4 * 3, 0.5);
+    xd[1] = 1e300;
+    const std::string path = dir.file("xd.npy");
+    dp::write_npy(path, "<f8", {4, 3}, xd.data());
+    CHECK_THAT(load_error(npy_config(path, fy)),
+               Contains("row 0, column 1 is 1e+300 (beyond float32's range)"));
+  }
+  SECTION("NaN in regression targets [N, K]") {
+    dp::write_npy(dir.file("x.npy"), "<f4", {4, 3}, x.data());
+    std::vector<float> y(4 * 2, 1.0f);
+    y[3 * 2 + 1] = std::nanf("");
+    dp::write_npy(dir.file("y2.npy"), "<f4", {4, 2}, y.data());
+    CHECK_THAT(load_error(npy_config(dir.file("x.npy"), dir.file("y2.npy"))),
+               Contains(dir.file("y2.npy") + ": target at row 3, column 1 is nan"));
+  }
+}
+
+TEST_CASE("load_data: notes for classes without samples and for float targets that look like labels",
+          "[sources]") {
+  TempDir dir;
+  const std::string fx = write_features(dir, "x.npy", 4, 2);
+  dp::DataSplits s = dp::load_data(npy_config(fx, write_labels(dir, "y.npy", {0, 1, 1, 0})));
+  CHECK(s.notes.empty());
+  s = dp::load_data(npy_config(fx, write_labels(dir, "gap.npy", {0, 1, 7, 0})));
+  REQUIRE(s.notes.size() == 1);
+  CHECK_THAT(s.notes[0], Contains("5 of the 8 classes (the first: 2) have no training sample"));
+  const std::vector<float> whole = {0.0f, 2.0f, 1.0f, 2.0f}, real = {0.0f, 2.5f, 1.0f, 2.0f};
+  dp::write_npy(dir.file("whole.npy"), "<f4", {4}, whole.data());
+  dp::write_npy(dir.file("real.npy"), "<f4", {4}, real.data());
+  s = dp::load_data(npy_config(fx, dir.file("whole.npy")));
+  REQUIRE(s.notes.size() == 1);
+  CHECK_THAT(s.notes[0], Contains("all whole numbers (3 distinct values)") && Contains("integer dtype"));
+  CHECK(dp::load_data(npy_config(fx, dir.file("real.npy"))).notes.empty());
 }
 
 TEST_CASE("load_data: labels that are not class indices are refused", "[sources][errors]") {
@@ -205,7 +284,8 @@ TEST_CASE("load_data: npy test split is checked against the training data", "[so
   SECTION("test labels beyond the training classes") {
     const std::string tx = write_features(dir, "tx.npy", 2, 3);
     cfg.test_data = "npy:" + tx + "," + write_labels(dir, "ty.npy", {0, 5});
-    CHECK_THAT(load_error(cfg), Contains(tx) && Contains("label 5 is out of range for 3 classes") &&
+    CHECK_THAT(load_error(cfg), Contains(dir.file("ty.npy")) &&
+                                    Contains("label 5 at index 1 is out of range for 3 classes") &&
                                     Contains("training data"));
   }
   SECTION("regression test targets for classification training data") {
@@ -213,7 +293,18 @@ TEST_CASE("load_data: npy test split is checked against the training data", "[so
     const std::vector<float> ty = {0.5f, 1.5f};
     dp::write_npy(dir.file("ty.npy"), "<f4", {2}, ty.data());
     cfg.test_data = "npy:" + tx + "," + dir.file("ty.npy");
-    CHECK_THAT(load_error(cfg), Contains(tx) && Contains("same kind"));
+    CHECK_THAT(load_error(cfg), Contains(dir.file("ty.npy") +
+                                         ": test targets must be of the same kind as the training targets "
+                                         "(float regression targets here, integer class labels in ") &&
+                                    Contains(dir.file("y.npy")));
+  }
+  SECTION("class labels as test targets for regression training data (refused as a kind, not as labels)") {
+    const std::vector<float> y = {0.5f, 1.5f, 2.5f, 0.5f, 1.5f, 2.5f};
+    dp::write_npy(dir.file("ry.npy"), "<f4", {6}, y.data());
+    cfg = npy_config(dir.file("x.npy"), dir.file("ry.npy"));
+    const std::string tx = write_features(dir, "tx.npy", 2, 3);
+    cfg.test_data = "npy:" + tx + "," + write_labels(dir, "ty.npy", {-6, 1});
+    CHECK_THAT(load_error(cfg), Contains("(integer class labels here, float regression targets in"));
   }
   SECTION("--test-data none and a malformed --test-data") {
     cfg.test_data = "none";

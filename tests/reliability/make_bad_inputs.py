@@ -37,6 +37,10 @@ def main():
         "y.npy": npy((n,), "<i8", ys),
         "x5.npy": npy((n, 5), "<f4", xs[: n * 5 * 4]),                     # feature width 5, not 6
         "y_big_label.npy": npy((n,), "<i8", ys[:-8] + struct.pack("<q", 7)),  # label 7
+        "y_id_label.npy": npy((n,), "<i8", ys[:-8] + struct.pack("<q", 10**9)),  # an ID, not a class
+        "y_float.npy": npy((n,), "<f4", b"".join(struct.pack("<f", i % 3) for i in range(n))),
+        # NaN at row 10, column 3:
+        "x_nan.npy": npy((n, d), "<f4", xs[: (10 * d + 3) * 4] + struct.pack("<f", float("nan")) + xs[(10 * d + 4) * 4 :]),
         "y_short.npy": npy((n - 1,), "<i8", ys[:-8]),                      # 63 targets for 64 rows
         "x_badmagic.npy": npy((n, d), "<f4", xs, magic=b"\x93NUMPX"),
         "x_badheader.npy": npy((n, d), "<f4", xs, header="{'descr': '<f4', 'fortran_order': False, 'shape': (64; 6), }"),

@@ -99,7 +99,13 @@ count_mismatch)    run 2 --data "idx:$in/images.idx.gz,$in/labels39.idx" --batch
 target_count)      run 2 --data "npy:$in/x.npy,$in/y_short.npy" --batch-size 8 --steps 2 --run-dir none
                    expect_error 2 "sample count mismatch: .*x.npy has 64 rows but .*y_short.npy has 63" ;;
 label_range)       run 2 --data "npy:$in/x.npy,$in/y_big_label.npy" --num-classes 5 --batch-size 8 --steps 2 --run-dir none
-                   expect_error 2 "label 7 is out of range for 5 classes \(--num-classes\)" ;;
+                   expect_error 2 "y_big_label.npy: label 7 at index 63 is out of range for 5 classes \(--num-classes\)" ;;
+label_id)          run 2 --data "npy:$in/x.npy,$in/y_id_label.npy" --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "y_id_label.npy: label 1000000000 at index 63 is too large: labels are class indices 0..K-1 with at most 1048576 classes" ;;
+data_nan)          run 2 --data "npy:$in/x_nan.npy,$in/y.npy" --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "x_nan.npy: feature at row 10, column 3 is nan: the data must be finite" ;;
+target_kind)       run 2 --data "npy:$in/x.npy,$in/y_float.npy" --test-data "npy:$in/x.npy,$in/y.npy" --batch-size 8 --steps 2 --run-dir none
+                   expect_error 2 "y.npy: test targets must be of the same kind as the training targets \(integer class labels here, float regression targets in .*y_float.npy\)" ;;
 feature_dim)       run 2 "${small[@]}" --test-data "npy:$in/x5.npy,$in/y.npy"
                    expect_error 2 "x5.npy\): feature dimension 5 does not match the training data's 6" ;;
 bad_flag)          run 2 "${small[@]}" --lr -1
