@@ -13,3 +13,11 @@ dptrain_mpi_flags() {
     MPIRUN_FLAGS+=(--oversubscribe)
   fi
 }
+
+# What to print before an mpirun line so that it can be pasted and run as it ran: the
+# root consent when dptrain_mpi_flags exported it, else nothing.
+dptrain_mpi_env_prefix() {
+  if [[ -n ${OMPI_ALLOW_RUN_AS_ROOT:-} ]]; then
+    printf 'OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 '
+  fi
+}

@@ -14,10 +14,17 @@ cd "$(dirname "$0")/.."
 source launch/mpi-env.sh
 
 launch/install-deps.sh build
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DDPTRAIN_BUILD_TESTS=OFF
+# A fresh build dir skips the tests (nothing to install or compile for them); an existing
+# one keeps its settings, so a tests build is not turned into one whose test programs
+# silently go stale. Either way only dptrain is compiled here.
+if [[ -f build/CMakeCache.txt ]]; then
+  cmake -S . -B build
+else
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DDPTRAIN_BUILD_TESTS=OFF
+fi
 cmake --build build --target dptrain
 
 ranks=2
 dptrain_mpi_flags "$ranks"
-echo "+ mpirun -n $ranks ${MPIRUN_FLAGS[*]} build/dptrain --data fashion-mnist $*"
+echo "+ $(dptrain_mpi_env_prefix)mpirun -n $ranks ${MPIRUN_FLAGS[*]} build/dptrain --data fashion-mnist $*"
 exec mpirun -n "$ranks" "${MPIRUN_FLAGS[@]}" build/dptrain --data fashion-mnist "$@"

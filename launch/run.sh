@@ -6,14 +6,17 @@
 # Examples:
 #   launch/run.sh -n 2 -- --epochs 3                          # one node, 2 ranks
 #   launch/run.sh --hostfile hosts --ppn 4 -- --steps 1000   # every host in FILE, 4 ranks each
+#   launch/run.sh --hostfile hosts -- --steps 1000           # one rank per slot the hostfile lists
 #   launch/run.sh -n 2 --cores-per-rank 8 -- --threads 8     # 8 bound cores (and BLAS threads) per rank
+# run.sh's flags come first: from the first other argument on, everything goes to dptrain
+# (so a --dry-run after it is dptrain's own: it checks everything and trains nothing).
 # See launch/README.md for what each flag does and for Slurm.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 source "$here/mpi-env.sh"
 
-usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; }
 die() { echo "run.sh: error: $*" >&2; exit 2; }
 
 ranks="" hostfile="" ppn="" pe="" bind="" dptrain="$root/build/dptrain" dry_run=0
@@ -36,11 +39,13 @@ done
 for v in ranks ppn pe; do
   [[ -z "${!v}" || ${!v} =~ ^[1-9][0-9]*$ ]] || die "${v} must be a positive integer, got '${!v}'"
 done
+# Without -n: --ppn ranks on every host of the hostfile; a hostfile alone leaves the
+# count to mpirun (one rank per slot it lists); no hostfile: 2 ranks here.
 if [[ -z "$ranks" ]]; then
   if [[ -n "$hostfile" && -n "$ppn" ]]; then
     hosts=$(grep -cvE '^\s*(#|$)' "$hostfile")
     ranks=$((hosts * ppn))
-  else
+  elif [[ -z "$hostfile" ]]; then
     ranks=2
   fi
 fi
@@ -69,7 +74,7 @@ if [[ -n "$hostfile" ]]; then
   done
 fi
 
-cmd=(mpirun -n "$ranks" "${flags[@]}" "$dptrain" "$@")
-echo "+ ${cmd[*]}"
+cmd=(mpirun ${ranks:+-n "$ranks"} "${flags[@]}" "$dptrain" "$@")
+echo "+ $(dptrain_mpi_env_prefix)${cmd[*]}"
 (( dry_run )) && exit 0
 exec "${cmd[@]}"

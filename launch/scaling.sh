@@ -294,13 +294,12 @@ for m in "${modes[@]}"; do
     (( n > cores && ! multi_host )) && oversub=", oversubscribed: $n ranks on $cores cores"
     printf '[%d/%d] %s scaling, %d rank(s): global batch %d (%d per rank)%s\n' \
            "$i" "$total" "$m" "$n" "$global" "$local_b" "$oversub"
-    echo "      + ${cmd[*]}"
+    echo "      + $(dptrain_mpi_env_prefix)${cmd[*]}"
     (( dry_run )) && continue
     rm -rf "$run_dir"
     mkdir -p "$run_dir"
     {
-      # As it ran: with the root consent of launch/mpi-env.sh when that was set.
-      [[ -n ${OMPI_ALLOW_RUN_AS_ROOT:-} ]] && printf 'OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 '
+      dptrain_mpi_env_prefix  # as it ran: with the root consent when that was set
       printf '%q ' "${cmd[@]}"
       echo
     } >"$run_dir/cmd.txt"
