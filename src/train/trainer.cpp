@@ -211,7 +211,16 @@ void Run::setup_threads() {
   }
   threads_ = cfg_.threads > 0 ? cfg_.threads : from_env > 0 ? from_env : share.threads;
   kernels::set_cpu_threads(threads_);
-  if (cfg_.threads == 0 && from_env == 0 && share.allowed < share.per_rank)
+  if (threads_ > share.allowed)
+    // Threads beyond the cores the rank is bound to take turns on them: slower, not faster.
+    // The usual cause: srun without --cpus-per-task (Slurm >= 22.05 does not pass it on).
+    threads_note_ =
+        concat("warning: ", threads_, " BLAS thread(s) per rank (",
+               cfg_.threads > 0 ? "--threads" : "OPENBLAS_NUM_THREADS/OMP_NUM_THREADS",
+               ") but rank 0 may run on only ", share.allowed,
+               " core(s): the threads will share them; give each rank that many cores (srun --cpus-per-task, "
+               "mpirun --map-by slot:PE=N) or fewer threads");
+  else if (cfg_.threads == 0 && from_env == 0 && share.allowed < share.per_rank)
     threads_note_ =
         concat("note: this rank may only run on ", share.allowed, " of the ", share.per_rank,
                " cores that are its share of the node (mpirun binds ranks to cores by default), so it "
