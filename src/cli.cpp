@@ -144,7 +144,9 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
            "agree to float32 tolerance)");
   add("--run-dir", c.run_dir,
       "where metrics.jsonl and config.json go (default runs/<timestamp>; none = no files)");
-  add("--progress", c.progress, "auto (bar on a terminal, else lines), bar, lines or none")
+  add("--progress", c.progress,
+      "auto (bar on a terminal, else lines), bar, lines (one every --log-every steps, and the epoch "
+      "summaries) or none (no progress or epoch lines: only notes, warnings, errors and the final line)")
       ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
   add("--log-every", c.log_every, "steps between progress lines when not on a terminal");
   add("--check-every", c.check_every,
@@ -153,7 +155,9 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
       "BLAS threads per rank (0 = OPENBLAS_NUM_THREADS or OMP_NUM_THREADS if set, else the rank's share of "
       "this "
       "node's cores)");
-  add("--export", c.export_path, "write the trained parameters to this safetensors file");
+  add("--export", c.export_path,
+      "write the trained parameters to this safetensors file at the end (its directory is created; checked "
+      "at the start)");
   add_flag("--print-topology", c.print_topology,
            "print where every rank runs (host, local rank, cores it may use, device, BLAS threads) at start");
   add_flag("--dry-run", c.dry_run,
@@ -173,7 +177,7 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
 
   group_ = "Checkpoints and failures";
   add("--checkpoint-every", c.checkpoint_every,
-      "steps between checkpoints (0 = none); one more is written at the end of the run");
+      "steps between checkpoints (0 = none at all; with N > 0 the last step gets one too)");
   add("--checkpoint-dir", c.checkpoint_dir, "where checkpoints go (default RUN_DIR/checkpoints)");
   add("--keep-checkpoints", c.keep_checkpoints, "how many of the newest checkpoints to keep");
   add("--resume", c.resume,

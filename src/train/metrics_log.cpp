@@ -1,5 +1,6 @@
 #include "src/train/metrics_log.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <vector>
 
@@ -50,6 +51,20 @@ std::int64_t MetricsLog::continue_after(std::int64_t step) {
   out_.open(path_, std::ios::app);
   DP_USER_CHECK(out_.is_open(), "--run-dir: cannot reopen ", path_);
   return static_cast<std::int64_t>(dropped.size());
+}
+
+std::int64_t MetricsLog::last_train_step() const {
+  std::int64_t last = 0;
+  if (path_.empty()) return last;
+  std::ifstream in(path_);
+  std::string line;
+  while (std::getline(in, line)) {
+    const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_object() && record.value("type", "") == "train" && record.contains("step") &&
+        record["step"].is_number_integer())
+      last = std::max(last, record["step"].get<std::int64_t>());
+  }
+  return last;
 }
 
 }  // namespace dp

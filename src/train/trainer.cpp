@@ -97,12 +97,14 @@ class Run {
     build_model();
     print_banner();
     resume();
-    if (!cfg_.resume.empty()) agree_on_user_errors(comm_, [&] { write_config_json(); });
+    if (!cfg_.resume.empty() && !complete_) agree_on_user_errors(comm_, [&] { write_config_json(); });
   }
 
   TrainResult run();
   // --dry-run: everything was checked in the constructor; say so and train nothing.
   TrainResult dry_run();
+  TrainResult already_complete();  // --resume auto found nothing left to train
+  void export_params();            // --export (rank 0 writes; every rank agrees on errors)
 
  private:
   void setup_threads();
@@ -185,6 +187,10 @@ class Run {
   std::int64_t step_ = 0;
   std::int64_t start_epoch_ = 0, start_step_in_epoch_ = 0;
   std::int64_t skipped_ = 0;
+  // --resume auto found the run already complete: nothing is trained. complete_from_ names
+  // the evidence (its final checkpoint, or metrics.jsonl when it wrote none).
+  bool complete_ = false;
+  std::string complete_from_;
   std::int64_t eval_rows_ = 1;  // --eval-batch-size, at most the test split's size
   int stop_signal_ = 0;         // agreed by all ranks (agreed_stop_signal)
   // The next stop-signal check: at step next_stop_poll_; the last one at last_poll_step_,
@@ -343,8 +349,10 @@ void Run::setup_files(const std::string& resolved_config_json) {
       r["resume"] = "auto";
       r["stop-at-step"] = 0;
       r["inject-fault"] = "";
-      resume_text_ = "# Continues this run from its newest checkpoint:  dptrain --config " + run_dir_ +
-                     "/resume.toml\n" + config_file_text(r);
+      resume_text_ =
+          "# Continues this run from its newest checkpoint (from step 0 without one; when the "
+          "run is complete it says so):\n#   dptrain --config " +
+          run_dir_ + "/resume.toml\n" + config_file_text(r);
       // A resumed run's config.json is replaced only once its checkpoint has been accepted:
       // a refused --resume leaves the run dir describing the run that is in it.
       if (cfg_.resume.empty()) write_config_json();
@@ -357,8 +365,15 @@ void Run::setup_files(const std::string& resolved_config_json) {
     if (writes_checkpoints && !cfg_.dry_run) ensure_writable_dir(checkpoint_dir_, "--checkpoint-dir");
     if (writes_checkpoints && cfg_.dry_run) ensure_dir_creatable(checkpoint_dir_, "--checkpoint-dir");
     if (cfg_.dry_run && !run_dir_.empty()) ensure_dir_creatable(run_dir_, "--run-dir");
-    if (!cfg_.export_path.empty()) ensure_file_writable(cfg_.export_path, "--export", cfg_.dry_run);
-    if (!cfg_.trace_path.empty()) ensure_file_writable(cfg_.trace_path, "--trace", cfg_.dry_run);
+    // --export/--trace FILE: a missing directory is created (a dry run checks that it could be).
+    for (const auto& [file, flag] :
+         {std::pair<const std::string&, const char*>{cfg_.export_path, "--export"},
+          std::pair<const std::string&, const char*>{cfg_.trace_path, "--trace"}}) {
+      if (file.empty()) continue;
+      const bool create_dir = !path_exists(parent_dir(file));
+      if (create_dir && !cfg_.dry_run) make_dirs(parent_dir(file), flag);
+      ensure_file_writable(file, flag, /*parent_may_be_created=*/create_dir && cfg_.dry_run);
+    }
   });
 }
 
@@ -544,6 +559,17 @@ void Run::resume() {
   });
   DP_CHECK_OK(broadcast_sized(comm_, &path, 0));
   if (path.empty()) {
+    // A run that finished without checkpoints (--checkpoint-every 0) is complete, not
+    // interrupted: its metrics.jsonl holds the last step (rank 0 reads it; all agree).
+    std::int64_t recorded = 0;
+    if (root_) recorded = metrics_.last_train_step();
+    DP_CHECK_OK(comm_.broadcast(&recorded, sizeof recorded, 0));
+    if (recorded >= total_steps_) {
+      complete_ = true;
+      complete_from_ =
+          concat(run_dir_, "/metrics.jsonl records step ", recorded, " and the run wrote no checkpoint");
+      return;
+    }
     if (root_)
       std::printf("--resume auto: no valid checkpoint in %s, starting from step 0\n",
                   checkpoint_dir_.c_str());
@@ -555,15 +581,22 @@ void Run::resume() {
   agree_on_user_errors(comm_, [&] {
     ck = parse_checkpoint(bytes, path);
     check_compatible(ck, path, model_->layout(), resume_config());
-    DP_USER_CHECK(ck.step < total_steps_, path, ": checkpoint is at step ", ck.step,
+    // --resume auto on a finished run (a chained or re-queued job) has nothing to do: a
+    // success. A checkpoint named by hand that has no steps left is a mistake.
+    DP_USER_CHECK(ck.step < total_steps_ || cfg_.resume == "auto", path, ": checkpoint is at step ", ck.step,
                   ", the run ends at step ", total_steps_, " (nothing left to train)");
   });
+  if (ck.step >= total_steps_) {
+    complete_ = true;
+    complete_from_ = concat("its checkpoint ", path, " is at step ", ck.step);
+  }
   const ParamLayout& layout = model_->layout();  // the checkpoint's tensors are packed
   params_.upload(layout.unpack(ck.params), ctx_);
   adam_->load_state(layout.unpack(ck.adam_m), layout.unpack(ck.adam_v), ck.adam_steps, ctx_);
   step_ = ck.step;
   start_epoch_ = ck.epoch;
   start_step_in_epoch_ = ck.step_in_epoch;
+  if (complete_) return;  // its metrics.jsonl stays as it is
   continue_metrics_after(step_);
   if (root_)
     std::printf("resuming from %s: step %lld of %lld, epoch %lld (written by %d rank(s), this run has %d)\n",
@@ -833,6 +866,27 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
   metrics_.flush();
 }
 
+TrainResult Run::already_complete() {
+  progress_->print_line(concat("--resume auto: the run is already complete (", complete_from_, "; ",
+                               total_steps_, " steps in all): nothing to train"));
+  TrainResult result;
+  result.already_complete = true;
+  result.steps = total_steps_;
+  result.epochs = epochs_;
+  result.layout = model_->layout();
+  result.run_dir = run_dir_;
+  result.checkpoint_dir = checkpoint_dir_;
+  // The final parameters are there only when they came from the final checkpoint.
+  if (!cfg_.export_path.empty()) {
+    agree_on_user_errors(comm_, [&] {
+      DP_USER_CHECK(step_ == total_steps_, "--export ", cfg_.export_path,
+                    ": the run left no checkpoint, so its trained parameters are gone (nothing to export)");
+    });
+    export_params();
+  }
+  return result;
+}
+
 TrainResult Run::dry_run() {
   progress_->print_line(concat("dry run: the flags, the data, the model and the device are valid on ", world_,
                                " rank(s)", cfg_.resume.empty() ? "" : ", and so is the checkpoint to resume",
@@ -847,6 +901,7 @@ TrainResult Run::dry_run() {
 }
 
 TrainResult Run::run() {
+  if (complete_) return already_complete();
   tracer_.start(comm_);
   // The first stop-signal check after one step; it measures the pace for the next ones.
   next_stop_poll_ = step_ + 1;
@@ -939,22 +994,25 @@ void Run::finish(TrainResult* result) {
     progress_->print_line(concat("wrote the timeline of steps 1-", std::min(cfg_.trace_steps, step_), " to ",
                                  cfg_.trace_path, " (open it in ui.perfetto.dev or chrome://tracing)"));
   }
-  if (!cfg_.export_path.empty() && !result->stopped_early) {
-    agree_on_user_errors(comm_, [&] {
-      if (!root_) return;
-      std::string hidden_text;
-      for (auto h : cfg_.hidden) hidden_text += (hidden_text.empty() ? "" : ",") + std::to_string(h);
-      write_safetensors(cfg_.export_path, model_->layout(), host_params(),
-                        {{"format", "pt"},
-                         {"producer", "dptrain " DPTRAIN_VERSION},
-                         {"model", cfg_.model},
-                         {"hidden", hidden_text},
-                         {"loss", classify ? "softmax_cross_entropy" : "mse"},
-                         {"steps", std::to_string(step_)}});
-    });
-    progress_->print_line(concat("exported ", model_->param_count(), " parameters to ", cfg_.export_path));
-  }
+  if (!cfg_.export_path.empty() && !result->stopped_early) export_params();
   result->params = params_.to_host(ctx_);
+}
+
+void Run::export_params() {
+  const bool classify = model_->loss_kind() == LossKind::softmax_xent;
+  agree_on_user_errors(comm_, [&] {
+    if (!root_) return;
+    std::string hidden_text;
+    for (auto h : cfg_.hidden) hidden_text += (hidden_text.empty() ? "" : ",") + std::to_string(h);
+    write_safetensors(cfg_.export_path, model_->layout(), host_params(),
+                      {{"format", "pt"},
+                       {"producer", "dptrain " DPTRAIN_VERSION},
+                       {"model", cfg_.model},
+                       {"hidden", hidden_text},
+                       {"loss", classify ? "softmax_cross_entropy" : "mse"},
+                       {"steps", std::to_string(step_)}});
+  });
+  progress_->print_line(concat("exported ", model_->param_count(), " parameters to ", cfg_.export_path));
 }
 
 }  // namespace

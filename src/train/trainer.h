@@ -27,6 +27,7 @@ struct TrainResult {
   std::int64_t steps = 0;          // steps taken, counting from step 0 (also before a resume)
   std::int64_t skipped_steps = 0;  // non-finite steps skipped under --on-nonfinite skip
   bool stopped_early = false;      // --stop-at-step or a stop signal ended the run
+  bool already_complete = false;   // --resume auto found the run finished: nothing was trained
   int stop_signal = 0;             // the signal that stopped it (SIGTERM, SIGINT, SIGUSR1), or 0
   std::int64_t epochs = 0;         // epochs started (the last one may be partial with --steps)
   double last_loss = 0.0;          // global mean training loss of the last step

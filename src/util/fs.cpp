@@ -21,6 +21,11 @@ bool is_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+bool path_exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
 void make_dirs(const std::string& path, const std::string& flag) {
   DP_USER_CHECK(!path.empty(), flag, ": empty directory name");
   for (std::size_t pos = path.find('/', 1);; pos = path.find('/', pos + 1)) {

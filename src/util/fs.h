@@ -7,6 +7,7 @@ namespace dp {
 
 bool is_regular_file(const std::string& path);
 bool is_directory(const std::string& path);
+bool path_exists(const std::string& path);  // anything at all (stat succeeds)
 // mkdir -p; throws UserError "<flag>: cannot create <dir>: <reason>".
 void make_dirs(const std::string& path, const std::string& flag);
 // Fails early, not after hours of training: throws UserError "<flag>: cannot write <path>:

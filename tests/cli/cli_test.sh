@@ -76,12 +76,37 @@ else
 fi
 expect 2 '--batch-size 1001 is larger than the training set' -- --model linreg --data synthetic-linreg \
   --batch-size 1001 --dry-run
-# A resumed run ends with a checkpoint: resuming it again finds nothing left to train.
+# A missing directory of --export is created by the run, so the dry run accepts it.
+expect_exact 0 'dry run: .* are valid' -- --model linreg --data synthetic-linreg --progress none --run-dir none \
+  --export "$work/new/sub/m.safetensors" --dry-run
+expect_exact 0 "exported 11 parameters to $work/new/sub/m.safetensors" -- --model linreg --data synthetic-linreg \
+  --steps 2 --progress none --run-dir none --export "$work/new/sub/m.safetensors"
+# A resumed run ends with a checkpoint: resuming it again (a chained or re-queued job)
+# finds the run complete, which is a success, and its export comes from that checkpoint;
+# naming that checkpoint by hand is a mistake.
 fin=(--model linreg --data synthetic-linreg --steps 20 --progress none --run-dir "$work/fin")
 "$dptrain" "${fin[@]}" --stop-at-step 10 >/dev/null 2>&1
 "$dptrain" "${fin[@]}" --resume auto >/dev/null 2>&1
+lines_before=$(wc -l <"$work/fin/metrics.jsonl")
+expect_exact 0 'already complete \(its checkpoint .*ckpt-step0000000020.dpckpt is at step 20; 20 steps in all\)' -- \
+  --config "$work/fin/resume.toml" --export "$work/fin.safetensors"
+cases=$((cases + 1))
+if [[ -s $work/fin.safetensors && $(wc -l <"$work/fin/metrics.jsonl") -eq $lines_before ]]; then
+  echo "ok:   a complete run: exported from its checkpoint, metrics.jsonl untouched"
+else
+  echo "FAIL: a complete run: no export, or metrics.jsonl changed"
+  failures=$((failures + 1))
+fi
 expect_exact 2 'ckpt-step0000000020.dpckpt: checkpoint is at step 20, the run ends at step 20 \(nothing left' -- \
-  "${fin[@]}" --resume auto
+  "${fin[@]}" --resume "$work/fin/checkpoints/ckpt-step0000000020.dpckpt"
+# A run that finished without checkpoints is complete too (its metrics say so), not
+# restarted from step 0; an export is impossible there and refused.
+nock=(--model linreg --data synthetic-linreg --steps 12 --progress none --run-dir "$work/nock")
+"$dptrain" "${nock[@]}" >/dev/null 2>&1
+expect_exact 0 'already complete \(.*nock/metrics.jsonl records step 12 and the run wrote no checkpoint' -- \
+  --config "$work/nock/resume.toml"
+expect_exact 2 'the run left no checkpoint, so its trained parameters are gone' -- \
+  --config "$work/nock/resume.toml" --export "$work/nock.safetensors"
 # DPTRAIN_DATA_DIR moves the default --data-dir (and the error names it).
 cases=$((cases + 1))
 DPTRAIN_DATA_DIR="$work/env-data" "$dptrain" --run-dir none --progress none >"$work/out" 2>"$work/err"
