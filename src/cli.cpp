@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "src/util/fs.h"
+
 namespace dp {
 namespace {
 
@@ -218,10 +220,20 @@ int parse_command_line(int argc, char** argv, bool print, CLI::App& app, Config&
       const std::string file = config && config->count() > 0 ? config->as<std::string>() : "";
       std::string what = e.what();
       const std::string extras = "INI was not able to parse ";
-      if (what.rfind(extras, 0) == 0)
-        what = "unknown key '" + what.substr(extras.size()) + "' (keys are the long flags without --)";
+      if (what.rfind(extras, 0) == 0) {
+        // CLI11 reads "[name]" as a section: its keys arrive as "name.key", and the
+        // section itself as "name.++".
+        const std::string key = what.substr(extras.size());
+        const auto dot = key.find('.');
+        if (dot != std::string::npos)
+          what = "section [" + key.substr(0, dot) +
+                 "] is not used: write every key at the top level, without [section] lines";
+        else
+          what = "unknown key '" + key + "' (keys are the long flags without --)";
+      }
       if (dynamic_cast<const CLI::FileError*>(&e))
-        what = "--config: " + what;
+        what = "--config: " +
+               (!file.empty() && is_directory(file) ? file + " is a directory, not a file" : what);
       else if (!file.empty() &&
                (dynamic_cast<const CLI::ConfigError*>(&e) || value_from_config_file(e, app, argc, argv)))
         what = "--config " + file + ": " + what;

@@ -67,6 +67,7 @@ double IdxArray::at(std::int64_t i) const {
 }
 
 IdxArray parse_idx(std::vector<std::uint8_t> bytes, const std::string& path) {
+  DP_USER_CHECK(!bytes.empty(), path, ": empty file (0 bytes), not an IDX array");
   DP_USER_CHECK(bytes.size() >= 4, path, ": not an IDX file (", bytes.size(), " bytes, header needs 4)");
   DP_USER_CHECK(bytes[0] == 0 && bytes[1] == 0, path,
                 ": not an IDX file (bad magic: first two bytes must be zero)");

@@ -173,6 +173,7 @@ double NpyArray::at(std::int64_t i) const {
 
 NpyArray parse_npy(const std::vector<std::uint8_t>& bytes, const std::string& path) {
   static const std::uint8_t magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+  DP_USER_CHECK(!bytes.empty(), path, ": empty file (0 bytes), not an NPY array");
   DP_USER_CHECK(bytes.size() >= 10 && std::memcmp(bytes.data(), magic, 6) == 0, path,
                 ": not an NPY file (bad magic; expected \\x93NUMPY)");
   const int major = bytes[6];

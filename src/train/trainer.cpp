@@ -795,18 +795,20 @@ void Run::end_epoch(std::int64_t epoch, double epoch_s) {
     last_eval_ = evaluate_split(ctx_, comm_, *model_, params_.data(), data_.test, eval_rows_, &eval_loader_,
                                 &eval_idx_);
     comm_.set_label(nullptr);
-    write_metrics({{"type", "eval"},
-                   {"step", step_},
-                   {"epoch", epoch},
-                   {"test_loss", last_eval_.loss},
-                   {"test_accuracy", classify ? json(last_eval_.accuracy) : json(nullptr)},
-                   {"test_samples", last_eval_.samples},
-                   {"train_loss", train_loss},
-                   {"epoch_s", epoch_s}});
     summary += concat(", test loss ", fixed(last_eval_.loss, 4),
                       classify ? ", test accuracy " + fixed(last_eval_.accuracy, 4) : "", " (",
                       last_eval_.samples, " samples)");
   }
+  // One record per epoch, with or without a test split (then its test fields are null).
+  const bool tested = data_.has_test;
+  write_metrics({{"type", "eval"},
+                 {"step", step_},
+                 {"epoch", epoch},
+                 {"test_loss", tested ? json(last_eval_.loss) : json(nullptr)},
+                 {"test_accuracy", tested && classify ? json(last_eval_.accuracy) : json(nullptr)},
+                 {"test_samples", tested ? last_eval_.samples : 0},
+                 {"train_loss", train_loss},
+                 {"epoch_s", epoch_s}});
   progress_->epoch_line(concat(summary, ", ", fixed(epoch_s, 2), " s"));
   metrics_.flush();
 }

@@ -51,6 +51,12 @@ expect 2 'train-images-idx3-ubyte.* not found' -- --data-dir "$work/nothing-here
 expect 2 "$work/missing.npy" -- --data "npy:$work/missing.npy,$work/y.npy"
 expect 2 '--data.*unknown data set' -- --data cifar-100
 expect 2 '^dptrain: error: --config: .*missing.toml' -- --config "$work/missing.toml"
+expect 2 "^dptrain: error: --config: $work is a directory, not a file" -- --config "$work"
+printf 'lr = 0.01\n[train]\nsteps = 3\n' >"$work/sections.toml"
+expect 2 "^dptrain: error: --config $work/sections.toml: section \[train\] is not used: write every key at the top level" \
+  -- --config "$work/sections.toml"
+: >"$work/empty.npy"
+expect 2 "$work/empty.npy: empty file \(0 bytes\), not an NPY array" -- --data "npy:$work/empty.npy,$work/empty.npy"
 expect 2 '--seed: must be an integer >= 0, got -1' -- --seed -1
 expect 2 '--batch-size 99999999 is larger than the training set \(1000 samples\)' -- --model linreg \
   --data synthetic-linreg --batch-size 99999999

@@ -193,7 +193,8 @@ TEST_CASE("idx: malformed headers are UserErrors naming the file and the problem
   SECTION("shorter than the 4-byte preamble") {
     CHECK_THAT(idx_error(dir, "tiny", Bytes{0, 0}),
                Contains(dir.file("tiny")) && Contains("not an IDX file"));
-    CHECK_THAT(idx_error(dir, "empty", Bytes{}), Contains(dir.file("empty")) && Contains("not an IDX file"));
+    CHECK_THAT(idx_error(dir, "empty", Bytes{}),
+               Contains(dir.file("empty")) && Contains("empty file (0 bytes), not an IDX array"));
   }
   SECTION("truncated header") {
     Bytes b = idx_header(0x08, {2, 28, 28});
