@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 
 #include "src/util/check.h"
 
@@ -22,6 +24,17 @@ std::uint64_t parse_size(const std::string& text, const char* flag) {
   DP_USER_CHECK(*end == '\0' && std::isfinite(nbytes) && nbytes >= 4 && nbytes <= 64.0 * (1ull << 30), flag,
                 ": '", text, "' is not a size between 4 bytes and 64G (e.g. 8, 64K, 1M, 1G)");
   return static_cast<std::uint64_t>(nbytes);
+}
+
+double available_memory_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kib = 0;
+  while (in >> key >> kib) {
+    if (key == "MemAvailable:") return kib * 1024.0;
+    in.ignore(256, '\n');
+  }
+  return 0.0;
 }
 
 double median_of(std::vector<double> v) {

@@ -25,6 +25,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -46,6 +47,7 @@
 #include "comm/nccl_comm.h"
 #endif
 #include "src/train/agree.h"
+#include "src/train/trainer_internal.h"
 #include "src/train/watchdog.h"
 #include "src/util/check.h"
 #include "src/util/fs.h"
@@ -78,6 +80,15 @@ std::int64_t count_wrong(const std::vector<float>& x, std::size_t count, int wor
   for (std::size_t i = 0; i < count; ++i)
     wrong += static_cast<double>(x[i]) != base + static_cast<double>(world) * static_cast<double>(i % 7);
   return wrong;
+}
+
+// The MPI library's own version line (e.g. "Open MPI v4.1.4, ...").
+std::string mpi_library() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  MPI_Get_library_version(text, &length);
+  const std::string s(text, static_cast<std::size_t>(length));
+  return s.substr(0, s.find_first_of(std::string("\r\n\0", 3)));
 }
 
 struct Measure {
@@ -115,6 +126,19 @@ int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {
   DP_USER_CHECK(opt.factor > 1, "--factor must be > 1");
   DP_USER_CHECK(opt.rounds >= 1 && opt.warmup >= 0 && opt.iters >= 0,
                 "--rounds must be >= 1, --warmup and --iters >= 0");
+  dp::agree_on_user_errors(comm, [&] {
+    // MPI counts are ints: one call moves at most INT_MAX floats (8 GiB).
+    DP_USER_CHECK(hi / 4 <= static_cast<std::uint64_t>(INT_MAX), "--max-bytes ", opt.max_bytes,
+                  ": at most 8 GiB per all-reduce (MPI counts are int)");
+    // Each rank holds the buffer, and MPI about as much again in scratch: refuse a sweep
+    // this host cannot hold, instead of being killed for memory at its largest size.
+    const double need_gib = 2.0 * static_cast<double>(hi) * comm.info().local_size / (1u << 30);
+    const double free_gib = dp::bench::available_memory_bytes() / (1u << 30);
+    DP_USER_CHECK(free_gib <= 0 || need_gib <= free_gib, "--max-bytes ", opt.max_bytes, ": the ",
+                  comm.info().local_size, " rank(s) on ", comm.info().host, " would need about ",
+                  std::ceil(need_gib * 10) / 10, " GiB (each: the buffer and MPI's scratch), ",
+                  std::floor(free_gib * 10) / 10, " GiB are available");
+  });
   dp::GuardedCommunicator guarded(comm, opt.timeout_s);
   std::vector<float> buf(static_cast<std::size_t>(hi / 4));  // parse_size: hi >= 4
   dp::keep_large_blocks_in_heap(hi);  // MPI's scratch up to the largest size: both columns alike
@@ -136,11 +160,18 @@ int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {
   std::unique_ptr<dp::NcclCommunicator> nccl;
   dp::Array<float> d_buf;
   if (opt.nccl) {
-    const int gpus = dp::device::count();
-    DP_USER_CHECK(gpus > 0, "--nccl: no CUDA device visible");
-    DP_USER_CHECK(comm.info().local_size <= gpus, "--nccl: ", comm.info().local_size, " ranks share ", gpus,
-                  " GPU(s) on ", comm.info().host, "; NCCL needs one GPU per rank");
-    runtime = std::make_unique<dp::device::Runtime>(comm.info().local_rank % gpus, false);
+    // As dptrain chooses: GPU local rank % visible devices; two ranks may not share one,
+    // told apart by PCI bus id (Slurm's --gpus-per-task=1 shows each rank its GPU as 0).
+    dp::DeviceChoice d;
+    dp::agree_on_user_errors(comm, [&] {
+      const int gpus = dp::device::count();
+      DP_USER_CHECK(gpus > 0, "--nccl: no CUDA device visible on ", comm.info().host);
+      d.backend = dp::Backend::cuda;
+      d.gpu = comm.info().local_rank % gpus;
+    });
+    const std::string shared = dp::shared_gpu(dp::gpu_names(comm, d));
+    DP_USER_CHECK(shared.empty(), "--nccl: ", shared, "; NCCL needs one GPU per rank");
+    runtime = std::make_unique<dp::device::Runtime>(d.gpu, false);
     DP_CHECK_OK(dp::NcclCommunicator::create(comm, runtime->device(), opt.timeout_s, &nccl));
     d_buf = dp::Array<float>(dp::Backend::cuda, static_cast<std::int64_t>(buf.size()));
     nccl_ar = [&](float*, std::size_t count) {
@@ -164,8 +195,10 @@ int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {
 
   const double bus_factor = world > 1 ? 2.0 * (world - 1) / world : 0.0;
   if (rank == 0) {
-    std::printf("# dpbench allreduce: %d rank(s), float32 sum, in place; time = slowest rank's mean\n",
-                world);
+    std::printf(
+        "# dpbench allreduce: %d rank(s), float32 sum, in place; time = median over %d rounds of the slowest "
+        "rank's mean; algbw = bytes / time; busbw = algbw * 2(n-1)/n; ratio = dptrain busbw / mpi busbw\n",
+        world, opt.rounds);
     std::printf("# %12s %12s %6s | %10s %9s %9s %7s | %10s %9s %9s %7s | %7s\n", "bytes", "count", "iters",
                 "dptrain us", "algbw", "busbw", "#wrong", "mpi us", "algbw", "busbw", "#wrong", "ratio");
     std::printf("# %12s %12s %6s | %10s %9s %9s %7s | %10s %9s %9s %7s | %7s\n", "", "", "", "", "GB/s",
@@ -211,10 +244,12 @@ int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {
     const double a_alg = nbytes / a.time_s / 1e9, b_alg = nbytes / b.time_s / 1e9;
     const double ratio = (a_alg * bus_factor) / std::max(b_alg * bus_factor, 1e-30);
     if (rank == 0) {
-      std::printf("  %12.0f %12zu %6d | %10.2f %9.3f %9.3f %7lld | %10.2f %9.3f %9.3f %7lld | %7.3f\n",
-                  nbytes, count, iters, a.time_s * 1e6, a_alg, a_alg * bus_factor,
-                  static_cast<long long>(a.wrong), b.time_s * 1e6, b_alg, b_alg * bus_factor,
-                  static_cast<long long>(b.wrong), world > 1 ? ratio : 1.0);
+      // One rank moves nothing (busbw 0): no ratio there.
+      const std::string ratio_text = world > 1 ? dp::concat(std::round(ratio * 1000) / 1000) : "-";
+      std::printf("  %12.0f %12zu %6d | %10.2f %9.3f %9.3f %7lld | %10.2f %9.3f %9.3f %7lld | %7s\n", nbytes,
+                  count, iters, a.time_s * 1e6, a_alg, a_alg * bus_factor, static_cast<long long>(a.wrong),
+                  b.time_s * 1e6, b_alg, b_alg * bus_factor, static_cast<long long>(b.wrong),
+                  ratio_text.c_str());
       if (nccl_ar)
         std::printf(
             "  %12s nccl (device buffers): %10.2f us, algbw %9.3f GB/s, busbw %9.3f GB/s, #wrong %lld\n", "",
@@ -222,7 +257,7 @@ int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {
             static_cast<long long>(c.wrong));
       std::fflush(stdout);
     }
-    rows.push_back({{"bytes", nbytes},
+    rows.push_back({{"bytes", static_cast<std::uint64_t>(nbytes)},
                     {"count", count},
                     {"iters", iters},
                     {"dptrain",
@@ -234,7 +269,8 @@ int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {
                      {{"time_us", b.time_s * 1e6},
                       {"algbw_gbs", b_alg},
                       {"busbw_gbs", b_alg * bus_factor},
-                      {"wrong", b.wrong}}}});
+                      {"wrong", b.wrong}}},
+                    {"ratio_busbw", world > 1 ? nlohmann::json(ratio) : nlohmann::json(nullptr)}});
     if (nccl_ar)
       rows.back()["nccl"] = {{"time_us", c.time_s * 1e6},
                              {"algbw_gbs", nbytes / c.time_s / 1e9},
@@ -250,6 +286,11 @@ int run_allreduce(const Options& opt, dp::MpiCommunicator& comm) {
                             {"dtype", "float32"},
                             {"op", "sum"},
                             {"bus_factor", bus_factor},
+                            {"rounds", opt.rounds},
+                            {"iters", opt.iters},
+                            {"budget_s", opt.time_budget_s},
+                            {"host_of_rank0", comm.info().host},
+                            {"mpi_library", mpi_library()},
                             {"results", rows},
                             {"total_wrong", total_wrong}}
                  .dump(1)
@@ -324,8 +365,9 @@ int main(int argc, char** argv) {
     try {
       app.parse(argc, argv);
       // An output that cannot be written fails now, not after the whole sweep.
-      const std::string& json_path =
-          ss->parsed() ? sopt.json_path : kb->parsed() ? kopt.json_path : opt.json_path;
+      const std::string& json_path = ss->parsed()   ? sopt.json_path
+                                     : kb->parsed() ? kopt.json_path
+                                                    : opt.json_path;
       dp::agree_on_user_errors(*comm, [&] {
         if (root && !json_path.empty()) dp::ensure_file_writable(json_path, "--json");
       });
@@ -335,12 +377,24 @@ int main(int argc, char** argv) {
         code = root ? dp::bench::run_kernel_bench(kopt) : 0;
       else
         code = run_allreduce(opt, *comm);
-    } catch (const CLI::ParseError& e) {
+    } catch (const CLI::CallForHelp&) {
       if (root)
-        code = app.exit(e);
-      else
-        code = e.get_exit_code();
-      if (code != 0) code = 2;
+        std::fputs((ar->parsed()   ? ar->help()
+                    : kb->parsed() ? kb->help()
+                    : ss->parsed() ? ss->help()
+                                   : app.help())
+                       .c_str(),
+                   stdout);
+      code = 0;
+    } catch (const CLI::ParseError& e) {
+      // One line, like every other dpbench error; an unknown first word is named.
+      std::string what = e.what();
+      const std::string first = argc > 1 ? argv[1] : "";
+      if (!first.empty() && first[0] != '-' && first != "allreduce" && first != "kernels" &&
+          first != "syncstep")
+        what = dp::concat("unknown subcommand '", argv[1], "' (expected allreduce, kernels or syncstep)");
+      if (root) std::fprintf(stderr, "dpbench: error: %s (see dpbench --help)\n", what.c_str());
+      code = 2;
     } catch (const dp::UserError& e) {
       if (root) std::fprintf(stderr, "dpbench: error: %s\n", e.what());
       code = 2;

@@ -102,19 +102,34 @@ DeviceChoice choose_device(const Config& cfg, const RankInfo& me) {
   return d;
 }
 
-void agree_device(const Config& cfg, Communicator& comm, DeviceChoice* d) {
+std::vector<std::string> gpu_names(Communicator& comm, const DeviceChoice& d) {
   // Every rank names its GPU as host + PCI bus id (empty on the CPU): two ranks share a GPU
   // exactly when they name the same one, however CUDA_VISIBLE_DEVICES numbers GPUs (e.g.
   // Slurm's --gpus-per-task=1 shows every rank its own GPU as device 0).
   constexpr std::size_t kSlot = 160;
   std::string mine =
-      d->backend == Backend::cuda ? concat(comm.info().host, " ", device::pci_bus_id(d->gpu)) : "";
+      d.backend == Backend::cuda ? concat(comm.info().host, " ", device::pci_bus_id(d.gpu)) : "";
   mine.resize(kSlot, '\0');
   const int world = comm.world_size();
   std::vector<char> all(kSlot * static_cast<std::size_t>(world));
   DP_CHECK_OK(comm.all_gather(mine.data(), all.data(), kSlot));
   std::vector<std::string> names;
   for (int r = 0; r < world; ++r) names.emplace_back(all.data() + static_cast<std::size_t>(r) * kSlot);
+  return names;
+}
+
+std::string shared_gpu(const std::vector<std::string>& names) {
+  const std::size_t world = names.size();
+  for (std::size_t a = 0; a < world; ++a)
+    for (std::size_t b = a + 1; b < world; ++b)
+      if (!names[a].empty() && names[a] == names[b])
+        return concat("ranks ", a, " and ", b, " use the same GPU (", names[a], ")");
+  return "";
+}
+
+void agree_device(const Config& cfg, Communicator& comm, DeviceChoice* d) {
+  const std::vector<std::string> names = gpu_names(comm, *d);
+  const int world = comm.world_size();
   const auto gpu_ranks =
       std::count_if(names.begin(), names.end(), [](const std::string& n) { return !n.empty(); });
   if (gpu_ranks == 0) return;
@@ -137,12 +152,7 @@ void agree_device(const Config& cfg, Communicator& comm, DeviceChoice* d) {
     d->comm = "none";
     return;
   }
-  std::string shared;
-  for (int a = 0; a < world && shared.empty(); ++a)
-    for (int b = a + 1; b < world && shared.empty(); ++b)
-      if (names[static_cast<std::size_t>(a)] == names[static_cast<std::size_t>(b)])
-        shared =
-            concat("ranks ", a, " and ", b, " use the same GPU (", names[static_cast<std::size_t>(a)], ")");
+  const std::string shared = shared_gpu(names);
   DP_USER_CHECK(cfg.comm != "nccl" || shared.empty(), "--comm nccl: ", shared,
                 ", but NCCL needs one GPU per rank: start at most one rank per GPU, or pass --comm mpi "
                 "(gradients staged through host memory)");
