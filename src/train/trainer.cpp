@@ -3,6 +3,8 @@
 // the data path of one step.
 #include "src/train/trainer.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <csignal>
@@ -296,6 +298,13 @@ void Run::print_topology() {
     row.erase(row.find_last_not_of(' ') + 1);
     std::printf("  %s\n", row.c_str());
   }
+  // Ranks that take turns on cores measure the sharing, not the scaling (rank 0's host).
+  const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (cores > 0 && static_cast<long>(me.local_size) * threads_ > cores)
+    std::printf(
+        "note: host %s runs %d rank(s) x %d BLAS thread(s) on %ld core(s): they take turns on the cores "
+        "(oversubscribed)\n",
+        me.host.c_str(), me.local_size, threads_, cores);
   std::fflush(stdout);
 }
 
