@@ -18,7 +18,7 @@ launch/install-deps.sh build
 # one keeps its settings, so a tests build is not turned into one whose test programs
 # silently go stale. Either way only dptrain is compiled here.
 if [[ -f build/CMakeCache.txt ]]; then
-  cmake -S . -B build
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 else
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DDPTRAIN_BUILD_TESTS=OFF
 fi

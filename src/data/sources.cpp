@@ -78,11 +78,11 @@ Dataset load_idx_pair(const std::string& images_path, const std::string& labels_
                       const Dataset* train = nullptr) {
   const IdxArray images = read_idx(images_path);
   const IdxArray labels = read_idx(labels_path);
+  DP_USER_CHECK(labels.type != 0x0D && labels.type != 0x0E, labels_path,
+                ": labels must have an integer IDX type");
   check_same_kind(/*labels_here=*/true, labels_path, train);
   DP_USER_CHECK(labels.dims.size() == 1, labels_path, ": labels must be a 1-D IDX array, got ",
                 labels.dims.size(), " dimensions");
-  DP_USER_CHECK(labels.type != 0x0D && labels.type != 0x0E, labels_path,
-                ": labels must have an integer IDX type");
   const std::int64_t n = images.dims[0];
   DP_USER_CHECK(labels.dims[0] == n, "image/label count mismatch: ", images_path, " has ", n, " images but ",
                 labels_path, " has ", labels.dims[0], " labels");

@@ -135,8 +135,10 @@ double Mlp::forward_backward(const kernels::Context& ctx, const float* params, c
     }
     weight_grad_rows(ctx, l, dz, in, rows, r0, n_out, grads, accumulate);
     kernels::bias_backward(ctx, dz, grads + bias(l).offset, rows, n_out, accumulate);
-    // Layer l's tensors are the last of the buffer's finished prefix (backward order).
-    if (grads_ready) grads_ready(bias(l).offset + bias(l).count);
+    // Layer l's tensors are the last of the buffer's finished prefix (backward order); the
+    // alignment gap after its bias is final too (never written), so the prefix reaches the
+    // next tensor and a bucket that ends inside that gap starts now.
+    if (grads_ready) grads_ready(l > 0 ? weight(l - 1).offset : buffer_count());
     if (l == 0) break;
     // da_{l-1}[rows, in] = dz[rows, out] · W[out, in], then through the ReLU of a_{l-1}.
     float* da = scratch[l % 2];

@@ -289,6 +289,14 @@ void check_compatible(const Checkpoint& ck, const std::string& path, const Param
     throw UserError(
         concat(path, ": checkpoint is of another model (it holds ", theirs, "; this run builds ", ours, ")"));
   }
+  const std::string diffs = settings_diff(ck.resume_config, resume_config, "the checkpoint");
+  DP_USER_CHECK(
+      diffs.empty(), path, ": checkpoint was written with other settings (", diffs,
+      "); resume with the flags of the run that wrote it (its RUN_DIR/resume.toml holds them: --config it)");
+}
+
+std::string settings_diff(const nlohmann::ordered_json& then, const nlohmann::ordered_json& now,
+                          const std::string& where) {
   // The settings as the user sets them: flags by name, derived ones with the flags behind them.
   const auto setting = [](const std::string& key) -> std::string {
     if (key == "total_steps") return "total steps (--steps/--epochs)";
@@ -296,16 +304,14 @@ void check_compatible(const Checkpoint& ck, const std::string& path, const Param
     return "--" + key;
   };
   std::string diffs;
-  for (auto it = resume_config.begin(); it != resume_config.end(); ++it) {
-    const bool has = ck.resume_config.contains(it.key());
-    if (has && ck.resume_config[it.key()] == it.value()) continue;
-    diffs += concat(diffs.empty() ? "" : "; ", setting(it.key()), " ",
-                    has ? ck.resume_config[it.key()].dump() : "(absent)", " in the checkpoint vs ",
-                    it.value().dump(), " now");
+  for (auto it = now.begin(); it != now.end(); ++it) {
+    const bool has = then.contains(it.key());
+    if (has && then[it.key()] == it.value()) continue;
+    diffs +=
+        concat(diffs.empty() ? "" : "; ", setting(it.key()), " ", has ? then[it.key()].dump() : "(absent)",
+               " in ", where, " vs ", it.value().dump(), " now");
   }
-  DP_USER_CHECK(
-      diffs.empty(), path, ": checkpoint was written with other settings (", diffs,
-      "); resume with the flags of the run that wrote it (its RUN_DIR/resume.toml holds them: --config it)");
+  return diffs;
 }
 
 }  // namespace dp

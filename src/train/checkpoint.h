@@ -63,5 +63,9 @@ void ensure_writable_dir(const std::string& dir, const std::string& flag);
 // or resume config differs from this run's.
 void check_compatible(const Checkpoint& ck, const std::string& path, const ParamLayout& layout,
                       const nlohmann::ordered_json& resume_config);
+// The resume settings that differ, as the user sets them ("--lr 0.001 in WHERE vs 0.01
+// now; ..."), or "" when `then` matches `now`.
+std::string settings_diff(const nlohmann::ordered_json& then, const nlohmann::ordered_json& now,
+                          const std::string& where);
 
 }  // namespace dp

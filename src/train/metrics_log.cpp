@@ -1,6 +1,5 @@
 #include "src/train/metrics_log.h"
 
-#include <algorithm>
 #include <cstdio>
 #include <vector>
 
@@ -53,16 +52,14 @@ std::int64_t MetricsLog::continue_after(std::int64_t step) {
   return static_cast<std::int64_t>(dropped.size());
 }
 
-std::int64_t MetricsLog::last_train_step() const {
-  std::int64_t last = 0;
+nlohmann::json MetricsLog::last_record(const std::string& type) const {
+  nlohmann::json last;
   if (path_.empty()) return last;
   std::ifstream in(path_);
   std::string line;
   while (std::getline(in, line)) {
-    const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (record.is_object() && record.value("type", "") == "train" && record.contains("step") &&
-        record["step"].is_number_integer())
-      last = std::max(last, record["step"].get<std::int64_t>());
+    nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_object() && record.contains("type") && record["type"] == type) last = std::move(record);
   }
   return last;
 }

@@ -23,8 +23,8 @@ class MetricsLog {
   // Keeps the complete records whose "step" is <= step (records without one too) and
   // appends after them; returns the number of lines dropped. step 0 empties the file.
   std::int64_t continue_after(std::int64_t step);
-  // The largest "step" of the file's complete "train" records (0 when none or no file).
-  std::int64_t last_train_step() const;
+  // The file's last complete record of this "type" (null when none or no file).
+  nlohmann::json last_record(const std::string& type) const;
 
   void write(const nlohmann::json& record) {
     if (out_.is_open()) out_ << record.dump() << "\n";

@@ -568,15 +568,23 @@ void Run::resume() {
   });
   DP_CHECK_OK(broadcast_sized(comm_, &path, 0));
   if (path.empty()) {
-    // A run that finished without checkpoints (--checkpoint-every 0) is complete, not
-    // interrupted: its metrics.jsonl holds the last step (rank 0 reads it; all agree).
-    std::int64_t recorded = 0;
-    if (root_) recorded = metrics_.last_train_step();
-    DP_CHECK_OK(comm_.broadcast(&recorded, sizeof recorded, 0));
-    if (recorded >= total_steps_) {
+    // A run that finished without a checkpoint to show for it (--checkpoint-every 0) is
+    // complete, not interrupted: its metrics.jsonl ends with a "done" record of its last
+    // step and its settings (rank 0 reads it; every rank decides on the same text).
+    std::string done_text;
+    if (root_) done_text = metrics_.last_record("done").dump();
+    DP_CHECK_OK(broadcast_sized(comm_, &done_text, 0));
+    const json done = json::parse(done_text);
+    if (done.is_object() && done.value("step", std::int64_t{-1}) == total_steps_) {
+      const std::string where = run_dir_ + "/metrics.jsonl";
+      agree_on_user_errors(comm_, [&] {
+        const std::string diffs =
+            settings_diff(done.value("settings", json::object()), resume_config(), "the finished run");
+        DP_USER_CHECK(diffs.empty(), where, ": this run dir holds a finished run with other settings (",
+                      diffs, "); give the new run a --run-dir of its own");
+      });
       complete_ = true;
-      complete_from_ =
-          concat(run_dir_, "/metrics.jsonl records step ", recorded, " and the run wrote no checkpoint");
+      complete_from_ = where + " records its last step, and no valid checkpoint is left";
       return;
     }
     if (root_)
@@ -888,6 +896,7 @@ TrainResult Run::already_complete() {
   result.run_dir = run_dir_;
   result.checkpoint_dir = checkpoint_dir_;
   // The final parameters are there only when they came from the final checkpoint.
+  if (step_ == total_steps_) result.params = params_.to_host(ctx_);
   if (!cfg_.export_path.empty()) {
     agree_on_user_errors(comm_, [&] {
       DP_USER_CHECK(step_ == total_steps_, "--export ", cfg_.export_path,
@@ -899,9 +908,12 @@ TrainResult Run::already_complete() {
 }
 
 TrainResult Run::dry_run() {
-  progress_->print_line(concat("dry run: the flags, the data, the model and the device are valid on ", world_,
-                               " rank(s)", cfg_.resume.empty() ? "" : ", and so is the checkpoint to resume",
-                               "; nothing was trained or written"));
+  progress_->print_line(concat(
+      "dry run: the flags, the data, the model and the device are valid on ", world_, " rank(s)",
+      cfg_.resume.empty() ? ""
+      : complete_ ? concat("; the run is already complete (", complete_from_, "): it would train nothing")
+                  : ", and so is the checkpoint to resume",
+      "; nothing was trained or written"));
   TrainResult result;
   result.steps = step_;
   result.epochs = epochs_;
@@ -988,6 +1000,9 @@ void Run::finish(TrainResult* result) {
                                  " as asked (--stop-at-step); the checkpoint is in ", checkpoint_dir_, "; ",
                                  resume_hint()));
   } else {
+    // The run is complete: "--resume auto" finds it so even without a checkpoint.
+    write_metrics({{"type", "done"}, {"step", step_}, {"settings", resume_config()}});
+    metrics_.flush();
     const EvalResult& e = last_eval_;
     std::string evaluation = "no test split";
     if (e.valid)

@@ -105,14 +105,18 @@ else
 fi
 expect_exact 2 'ckpt-step0000000020.dpckpt: checkpoint is at step 20, the run ends at step 20 \(nothing left' -- \
   "${fin[@]}" --resume "$work/fin/checkpoints/ckpt-step0000000020.dpckpt"
-# A run that finished without checkpoints is complete too (its metrics say so), not
-# restarted from step 0; an export is impossible there and refused.
+# A run that finished without checkpoints is complete too (its metrics.jsonl ends with a
+# "done" record of its last step and settings), not restarted from step 0, even when its
+# last step was skipped; an export is impossible there and refused; other settings in the
+# same run dir are refused, not taken for the finished run.
 nock=(--model linreg --data synthetic-linreg --steps 12 --progress none --run-dir "$work/nock")
-"$dptrain" "${nock[@]}" >/dev/null 2>&1
-expect_exact 0 'already complete \(.*nock/metrics.jsonl records step 12 and the run wrote no checkpoint' -- \
-  --config "$work/nock/resume.toml"
+"$dptrain" "${nock[@]}" --inject-fault nan@12:0 --on-nonfinite skip >/dev/null 2>&1
+expect_exact 0 'already complete \(.*nock/metrics.jsonl records its last step, and no valid checkpoint is left' \
+  -- --config "$work/nock/resume.toml"
 expect_exact 2 'the run left no checkpoint, so its trained parameters are gone' -- \
   --config "$work/nock/resume.toml" --export "$work/nock.safetensors"
+expect_exact 2 'nock/metrics.jsonl: this run dir holds a finished run with other settings \(--lr 0.001 in the finished run vs 0.5 now' \
+  -- "${nock[@]}" --resume auto --lr 0.5
 # DPTRAIN_DATA_DIR moves the default --data-dir (and the error names it).
 cases=$((cases + 1))
 DPTRAIN_DATA_DIR="$work/env-data" "$dptrain" --run-dir none --progress none >"$work/out" 2>"$work/err"
