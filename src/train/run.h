@@ -102,6 +102,7 @@ class Run {
   // The stop signal any rank has received (max over ranks), or 0; collective.
   int agreed_stop_signal();
   void finish(TrainResult* result);
+  TrainResult base_result() const;  // steps, epochs, layout and directories as they are now
   std::string resume_hint() const;
   void write_metrics(const nlohmann::json& record) { metrics_.write(record); }
 

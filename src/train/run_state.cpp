@@ -255,13 +255,9 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
 TrainResult Run::already_complete() {
   progress_->print_line(concat("--resume auto: the run is already complete (", complete_from_, "; ",
                                total_steps_, " steps in all): nothing to train"));
-  TrainResult result;
+  TrainResult result = base_result();
   result.already_complete = true;
   result.steps = total_steps_;
-  result.epochs = epochs_;
-  result.layout = model_->layout();
-  result.run_dir = run_dir_;
-  result.checkpoint_dir = checkpoint_dir_;
   // The final parameters are there only when they came from the final checkpoint.
   if (step_ == total_steps_) result.params = params_.to_host(ctx_);
   if (!cfg_.export_path.empty()) {

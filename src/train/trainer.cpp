@@ -527,6 +527,10 @@ TrainResult Run::dry_run() {
       : complete_ ? concat("; the run is already complete (", complete_from_, "): it would train nothing")
                   : ", and so is the checkpoint to resume",
       "; nothing was trained or written"));
+  return base_result();
+}
+
+TrainResult Run::base_result() const {
   TrainResult result;
   result.steps = step_;
   result.epochs = epochs_;
@@ -574,23 +578,18 @@ TrainResult Run::run() {
     if (s == steps_per_epoch_ || step_ == total_steps_) end_epoch(epoch, epoch_watch.elapsed_s());
   }
   progress_->finish();
-  TrainResult result;
-  result.steps = step_;
-  result.epochs = epochs_;
+  TrainResult result = base_result();
   result.skipped_steps = skipped_;
   result.stopped_early = stopped;
   result.stop_signal = stop_signal_;
   result.last_loss = last_loss_;
   result.final_eval = last_eval_;
-  result.run_dir = run_dir_;
-  result.checkpoint_dir = checkpoint_dir_;
   finish(&result);
   return result;
 }
 
 void Run::finish(TrainResult* result) {
   result->wall_s = wall_.elapsed_s();
-  result->layout = model_->layout();
   const bool classify = model_->loss_kind() == LossKind::softmax_xent;
   if (result->stop_signal != 0) {
     const char* name = stop_signal_name(result->stop_signal);
