@@ -29,6 +29,14 @@ struct DataConfig {
 // allocation later. 2^20 classes of a 256-wide layer are already 1 GiB of parameters.
 inline constexpr std::int64_t kMaxClasses = std::int64_t{1} << 20;
 
+// "npy:a.npy,b.npy" / "idx:..." with each file made absolute (for RUN_DIR/resume.toml,
+// which may be used from another directory); other specs as they are.
+std::string data_spec_absolute(const std::string& spec);
+// What a resume compares of --data: the kind and the files' names without their
+// directories ("npy:x.npy,y.npy" whether given as x.npy or /data/x.npy); other specs as
+// they are. The sample count and shapes are compared separately.
+std::string data_spec_identity(const std::string& spec);
+
 struct DataSplits {
   Dataset train;
   Dataset test;

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "src/data/file_bytes.h"
+#include "src/data/sources.h"
 #include "src/util/check.h"
 #include "src/util/fs.h"
 #include "src/util/json_depth.h"
@@ -303,10 +304,17 @@ std::string settings_diff(const nlohmann::ordered_json& then, const nlohmann::or
     if (key == "train_samples" || key == "features" || key == "outputs") return key + " (--data)";
     return "--" + key;
   };
+  // --data: the same files wherever they were named from (a resume.toml names them absolutely).
+  const auto same = [](const std::string& key, const nlohmann::ordered_json& a,
+                       const nlohmann::ordered_json& b) {
+    if (key == "data" && a.is_string() && b.is_string())
+      return data_spec_identity(a.get<std::string>()) == data_spec_identity(b.get<std::string>());
+    return a == b;
+  };
   std::string diffs;
   for (auto it = now.begin(); it != now.end(); ++it) {
     const bool has = then.contains(it.key());
-    if (has && then[it.key()] == it.value()) continue;
+    if (has && same(it.key(), then[it.key()], it.value())) continue;
     diffs +=
         concat(diffs.empty() ? "" : "; ", setting(it.key()), " ", has ? then[it.key()].dump() : "(absent)",
                " in ", where, " vs ", it.value().dump(), " now");

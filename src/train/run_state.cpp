@@ -9,6 +9,7 @@
 
 #include "src/cli.h"
 #include "src/data/file_bytes.h"
+#include "src/data/sources.h"
 #include "src/train/checkpoint.h"
 #include "src/train/run.h"
 #include "src/train/safetensors.h"
@@ -61,14 +62,19 @@ void Run::setup_files(const std::string& resolved_config_json) {
       nlohmann::ordered_json r = resolved_config_json.empty()
                                      ? nlohmann::ordered_json::object()
                                      : nlohmann::ordered_json::parse(resolved_config_json);
-      r["run-dir"] = run_dir_;
+      // Paths absolute: the file may be used from another directory (a batch job's).
+      r["run-dir"] = absolute_path(run_dir_);
+      for (const char* key : {"checkpoint-dir", "data-dir", "export", "trace"})
+        if (r.contains(key) && r[key].is_string()) r[key] = absolute_path(r[key].get<std::string>());
+      for (const char* key : {"data", "test-data"})
+        if (r.contains(key) && r[key].is_string()) r[key] = data_spec_absolute(r[key].get<std::string>());
       r["resume"] = "auto";
       r["stop-at-step"] = 0;
       r["inject-fault"] = "";
       resume_text_ =
           "# Continues this run from its newest checkpoint (from step 0 without one; when the "
           "run is complete it says so):\n#   dptrain --config " +
-          run_dir_ + "/resume.toml\n" + config_file_text(r);
+          absolute_path(run_dir_) + "/resume.toml\n" + config_file_text(r);
       // A resumed run's config.json is replaced only once its checkpoint has been accepted:
       // a refused --resume leaves the run dir describing the run that is in it.
       if (cfg_.resume.empty()) write_config_json();

@@ -90,6 +90,15 @@ bool fsync_dir(const std::string& dir) {
   return fsync_path(dir, O_RDONLY | O_DIRECTORY);
 }
 
+std::string absolute_path(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  char buf[4096];
+  if (::getcwd(buf, sizeof buf) == nullptr) return path;
+  std::string p = path;
+  while (p.rfind("./", 0) == 0) p = p.substr(2);
+  return std::string(buf) + (p.empty() || p == "." ? "" : "/" + p);
+}
+
 std::string parent_dir(const std::string& path) {
   const auto slash = path.rfind('/');
   if (slash == std::string::npos) return ".";

@@ -24,6 +24,9 @@ void ensure_dir_creatable(const std::string& path, const std::string& flag);
 bool fsync_file(const std::string& path);
 // fsync of a directory, so a rename inside it is durable. Returns false on failure.
 bool fsync_dir(const std::string& dir);
+// path relative to the current directory made absolute (lexically: no symlink is resolved);
+// an absolute or empty path as it is.
+std::string absolute_path(const std::string& path);
 // Directory part of a path ("." when there is none).
 std::string parent_dir(const std::string& path);
 

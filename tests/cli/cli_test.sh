@@ -105,6 +105,12 @@ else
 fi
 expect_exact 2 'ckpt-step0000000020.dpckpt: checkpoint is at step 20, the run ends at step 20 \(nothing left' -- \
   "${fin[@]}" --resume "$work/fin/checkpoints/ckpt-step0000000020.dpckpt"
+# resume.toml names its paths absolutely: it continues the run from any directory.
+mkdir -p "$work/sub"
+(cd "$work/sub" && "$dptrain" --model linreg --data synthetic-linreg --steps 20 --progress none --run-dir rel \
+  --stop-at-step 10 >/dev/null 2>&1)
+expect_exact 0 "resuming from $work/sub/rel/checkpoints/ckpt-step0000000010.dpckpt: step 10 of 20" -- \
+  --config "$work/sub/rel/resume.toml"
 # A run that finished without checkpoints is complete too (its metrics.jsonl ends with a
 # "done" record of its last step and settings), not restarted from step 0, even when its
 # last step was skipped; an export is impossible there and refused; other settings in the

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
+#include "src/data/sources.h"
 #include "src/train/checkpoint.h"
 #include "src/train/faults.h"
 #include "src/util/fs.h"
@@ -164,6 +165,26 @@ TEST_CASE("checkpoint: another model or other settings are refused, naming the d
   changed["drop-last"] = true;
   CHECK_THAT(user_error([&] { dp::check_compatible(ck, "ck.dpckpt", same, changed); }),
              Contains("--drop-last (absent)"));
+}
+
+TEST_CASE("resume settings: --data files compare by name, wherever they were named from", "[checkpoint]") {
+  // RUN_DIR/resume.toml names the data files absolutely; the run that wrote the checkpoint
+  // may have named them relative to its directory.
+  const nlohmann::ordered_json then = {{"data", "npy:x.npy,y.npy"}, {"lr", 0.001}};
+  nlohmann::ordered_json now = {{"data", "npy:/runs/a/x.npy,/runs/a/y.npy"}, {"lr", 0.001}};
+  CHECK(dp::settings_diff(then, now, "the checkpoint").empty());
+  now["data"] = "npy:/runs/a/x.npy,/runs/a/y2.npy";
+  CHECK_THAT(
+      dp::settings_diff(then, now, "the checkpoint"),
+      Contains("--data \"npy:x.npy,y.npy\" in the checkpoint vs \"npy:/runs/a/x.npy,/runs/a/y2.npy\" now"));
+  now["data"] = "idx:x.npy,y.npy";  // another kind
+  CHECK_FALSE(dp::settings_diff(then, now, "the checkpoint").empty());
+  CHECK(dp::settings_diff({{"data", "fashion-mnist"}}, {{"data", "fashion-mnist"}}, "x").empty());
+  CHECK(dp::data_spec_absolute("fashion-mnist") == "fashion-mnist");
+  CHECK(dp::data_spec_absolute("npy:/a/x.npy,/b/y.npy") == "npy:/a/x.npy,/b/y.npy");
+  CHECK(dp::data_spec_absolute("npy:./x.npy,y.npy") ==
+        "npy:" + dp::absolute_path("x.npy") + "," + dp::absolute_path("y.npy"));
+  CHECK(dp::absolute_path("x.npy")[0] == '/');
 }
 
 TEST_CASE("checkpoint: a directory that cannot be created or written is a UserError",
