@@ -196,6 +196,10 @@ void Run::resume() {
     // success. A checkpoint named by hand that has no steps left is a mistake.
     DP_USER_CHECK(ck.step < total_steps_ || cfg_.resume == "auto", path, ": checkpoint is at step ", ck.step,
                   ", the run ends at step ", total_steps_, " (nothing left to train)");
+    // A stop at or before the step a run resumes at would never come: it would run to the end.
+    DP_USER_CHECK(ck.step >= total_steps_ || cfg_.stop_at_step == 0 || cfg_.stop_at_step > ck.step,
+                  "--stop-at-step ", cfg_.stop_at_step, ": the run resumes at step ", ck.step, " (", path,
+                  "), so a stop must come after it");
   });
   if (ck.step >= total_steps_) {
     complete_ = true;

@@ -220,6 +220,10 @@ void Run::build_model() {
   steps_per_epoch_ = (micro_per_epoch_ + cfg_.grad_accum - 1) / cfg_.grad_accum;
   total_steps_ = cfg_.steps > 0 ? cfg_.steps : cfg_.epochs * steps_per_epoch_;
   epochs_ = (total_steps_ + steps_per_epoch_ - 1) / steps_per_epoch_;
+  // The same decision on every rank (the configuration and the data are the same).
+  DP_USER_CHECK(cfg_.stop_at_step <= total_steps_, "--stop-at-step ", cfg_.stop_at_step,
+                " is beyond the run's last step ", total_steps_,
+                " (--steps/--epochs): it would never stop there");
   schedule_.kind = cfg_.lr_schedule == "cosine" ? LrScheduleKind::cosine : LrScheduleKind::constant;
   schedule_.lr = cfg_.lr;
   schedule_.min_lr = cfg_.min_lr;

@@ -111,6 +111,11 @@ mkdir -p "$work/sub"
   --stop-at-step 10 >/dev/null 2>&1)
 expect_exact 0 "resuming from $work/sub/rel/checkpoints/ckpt-step0000000010.dpckpt: step 10 of 20" -- \
   --config "$work/sub/rel/resume.toml"
+# A --stop-at-step that can never come is refused: beyond the run, or not after the resume.
+expect_exact 2 '--stop-at-step 50 is beyond the run.s last step 40' -- --model linreg --data synthetic-linreg \
+  --steps 40 --stop-at-step 50 --progress none --run-dir "$work/beyond"
+expect_exact 2 '--stop-at-step 5: the run resumes at step 10 .*, so a stop must come after it' -- \
+  --config "$work/sub/rel/resume.toml" --steps 20 --stop-at-step 5 --resume "$work/sub/rel/checkpoints/ckpt-step0000000010.dpckpt"
 # A run that finished without checkpoints is complete too (its metrics.jsonl ends with a
 # "done" record of its last step and settings), not restarted from step 0, even when its
 # last step was skipped; an export is impossible there and refused; other settings in the
