@@ -150,7 +150,9 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
       "auto (bar on a terminal, else lines), bar, lines (one every --log-every steps, and the epoch "
       "summaries) or none (no progress or epoch lines: only notes, warnings, errors and the final line)")
       ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
-  add("--log-every", c.log_every, "steps between progress lines when not on a terminal");
+  add("--log-every", c.log_every,
+      "steps between progress lines when not on a terminal (and between epoch lines when epochs are "
+      "shorter; metrics.jsonl keeps every epoch)");
   add("--check-every", c.check_every,
       "steps between checks that all replicas hold identical parameters (0 = only at the end)");
   add("--threads", c.threads,

@@ -496,7 +496,12 @@ void Run::end_epoch(std::int64_t epoch, double epoch_s) {
                  {"test_samples", tested ? last_eval_.samples : 0},
                  {"train_loss", train_loss},
                  {"epoch_s", epoch_s}});
-  progress_->epoch_line(concat(summary, ", ", fixed(epoch_s, 2), " s"));
+  // Epochs shorter than --log-every steps (a full-batch linreg has one step each) get a line
+  // only every --log-every steps, and the last one always: the metrics keep every epoch.
+  if (last_epoch_line_step_ < 0 || step_ - last_epoch_line_step_ >= cfg_.log_every || step_ == total_steps_) {
+    progress_->epoch_line(concat(summary, ", ", fixed(epoch_s, 2), " s"));
+    last_epoch_line_step_ = step_;
+  }
   metrics_.flush();
 }
 
