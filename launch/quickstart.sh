@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The first run: installs what is missing (Debian packages), builds dptrain (Release),
-# then trains the default MLP (784-256-128-10, Adam, cosine schedule, 15 epochs) on
+# then trains the default MLP (784-256-128-10, AdamW, cosine schedule, 15 epochs) on
 # Fashion-MNIST on 2 MPI ranks, printing progress and the final test accuracy.
 #   launch/quickstart.sh [extra dptrain flags...]     e.g. --epochs 3
+# It runs from the repository root: relative paths among the flags (--run-dir, npy: data)
+# are taken from there, and the default run dir is <repository>/runs/<time>.
 set -euo pipefail
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
   # The comment block at the top of this file is the usage text.

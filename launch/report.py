@@ -201,7 +201,8 @@ def partial_run(run_dir: Path) -> str | None:
     # A stop record before the last step belongs to an interruption the run resumed from.
     stop = next((r for r in records if r.get("type") == "stop" and r.get("step", 0) >= last), None)
     if stop is not None:
-        return f"stopped by {stop.get('signal', 'a signal')} after step {stop.get('step', last)}"
+        by = "--stop-at-step" if stop.get("reason") == "--stop-at-step" else stop.get("signal", "a signal")
+        return f"stopped by {by} after step {stop.get('step', last)}"
     asked = config.get("steps")
     if isinstance(asked, int) and asked > 0 and last < asked:
         return f"ended after step {last} of {asked} (killed or timed out)"

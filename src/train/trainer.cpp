@@ -602,13 +602,15 @@ void Run::finish(TrainResult* result) {
   const bool classify = model_->loss_kind() == LossKind::softmax_xent;
   if (result->stop_signal != 0) {
     const char* name = stop_signal_name(result->stop_signal);
-    write_metrics({{"type", "stop"}, {"step", step_}, {"signal", name}});
+    write_metrics({{"type", "stop"}, {"step", step_}, {"reason", "signal"}, {"signal", name}});
     metrics_.flush();
     progress_->print_line(concat(
         "stopped by ", name, " after step ", step_, " of ", total_steps_,
         checkpoint_dir_.empty() ? std::string("; no checkpoint written (no --checkpoint-dir, --run-dir none)")
                                 : concat("; the checkpoint is in ", checkpoint_dir_, "; ", resume_hint())));
   } else if (result->stopped_early) {
+    write_metrics({{"type", "stop"}, {"step", step_}, {"reason", "--stop-at-step"}});
+    metrics_.flush();
     progress_->print_line(concat("stopped after step ", step_, " of ", total_steps_,
                                  " as asked (--stop-at-step); the checkpoint is in ", checkpoint_dir_, "; ",
                                  resume_hint()));
