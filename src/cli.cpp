@@ -127,7 +127,8 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
             // CLI11 would wrap -1 to 2^64 - 1 in an unsigned field.
             return v.find('-') == std::string::npos ? std::string() : "must be an integer >= 0, got " + v;
           },
-          "INT>=0"));
+          ""))
+      ->type_name("INT>=0");
 
   group_ = "Run";
   add("--device", c.device,

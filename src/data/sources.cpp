@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 
 #include "src/data/idx.h"
@@ -152,8 +153,11 @@ std::string find_in_dir(const std::string& dir, const std::string& stem) {
     const std::string p = dir + "/" + stem + suffix;
     if (is_regular_file(p)) return p;
   }
+  const char* env = std::getenv("DPTRAIN_DATA_DIR");
+  const bool from_env = env != nullptr && dir == env;  // the default it set, not --data-dir
   throw UserError(concat("--data fashion-mnist: ", dir, "/", stem,
-                         ".gz not found (install the dataset-fashion-mnist package or pass --data-dir)"));
+                         ".gz not found (install the dataset-fashion-mnist package or pass --data-dir",
+                         from_env ? "; this directory is $DPTRAIN_DATA_DIR's" : "", ")"));
 }
 
 // train: given for a test split (its targets must be of the same kind).
