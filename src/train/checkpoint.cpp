@@ -304,11 +304,15 @@ std::string settings_diff(const nlohmann::ordered_json& then, const nlohmann::or
     if (key == "train_samples" || key == "features" || key == "outputs") return key + " (--data)";
     return "--" + key;
   };
-  // --data: the same files wherever they were named from (a resume.toml names them absolutely).
+  // --data: runs record their data files by absolute path and compare them exactly; a
+  // record with relative paths (from before they were made absolute) by the files' names.
   const auto same = [](const std::string& key, const nlohmann::ordered_json& a,
                        const nlohmann::ordered_json& b) {
-    if (key == "data" && a.is_string() && b.is_string())
-      return data_spec_identity(a.get<std::string>()) == data_spec_identity(b.get<std::string>());
+    if (key == "data" && a.is_string() && b.is_string() && a != b) {
+      const std::string recorded = a.get<std::string>();
+      return data_spec_absolute(recorded) != recorded &&
+             data_spec_identity(recorded) == data_spec_identity(b.get<std::string>());
+    }
     return a == b;
   };
   std::string diffs;

@@ -52,10 +52,10 @@ std::int64_t MetricsLog::continue_after(std::int64_t step) {
   return static_cast<std::int64_t>(dropped.size());
 }
 
-nlohmann::json MetricsLog::last_record(const std::string& type) const {
+nlohmann::json last_metrics_record(const std::string& path, const std::string& type) {
   nlohmann::json last;
-  if (path_.empty()) return last;
-  std::ifstream in(path_);
+  if (path.empty()) return last;
+  std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
     nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);

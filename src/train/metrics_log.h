@@ -23,8 +23,6 @@ class MetricsLog {
   // Keeps the complete records whose "step" is <= step (records without one too) and
   // appends after them; returns the number of lines dropped. step 0 empties the file.
   std::int64_t continue_after(std::int64_t step);
-  // The file's last complete record of this "type" (null when none or no file).
-  nlohmann::json last_record(const std::string& type) const;
 
   void write(const nlohmann::json& record) {
     if (out_.is_open()) out_ << record.dump() << "\n";
@@ -37,5 +35,9 @@ class MetricsLog {
   std::string path_;
   std::ofstream out_;
 };
+
+// The last complete record of this "type" in the metrics file at path (null when none or no
+// file). Reads only: usable where no MetricsLog is open (a dry run).
+nlohmann::json last_metrics_record(const std::string& path, const std::string& type);
 
 }  // namespace dp

@@ -114,7 +114,7 @@ void Run::write_config_json() {
 // on the global batch only.
 json Run::resume_config() const {
   const Dataset& train = data_.train;
-  return json{{"data", cfg_.data.data},
+  return json{{"data", data_spec_absolute(cfg_.data.data)},
               {"train_samples", train.count},
               {"features", train.features},
               {"outputs", train.output_dim()},
@@ -165,15 +165,18 @@ void Run::resume() {
     // A run that finished without a checkpoint to show for it (--checkpoint-every 0) is
     // complete, not interrupted: its metrics.jsonl ends with a "done" record of its last
     // step and its settings (rank 0 reads it; every rank decides on the same text).
+    // Read from the path, so that a dry run (which opens no metrics file) sees it too.
+    const std::string where = run_dir_ + "/metrics.jsonl";
     std::string done_text;
-    if (root_) done_text = metrics_.last_record("done").dump();
+    if (root_ && !run_dir_.empty()) done_text = last_metrics_record(where, "done").dump();
     DP_CHECK_OK(broadcast_sized(comm_, &done_text, 0));
-    const json done = json::parse(done_text);
-    if (done.is_object() && done.value("step", std::int64_t{-1}) == total_steps_) {
-      const std::string where = run_dir_ + "/metrics.jsonl";
+    const json done = done_text.empty() ? json() : json::parse(done_text);
+    if (done.is_object()) {
+      // A finished run is not extended (the schedule depends on its length) nor continued
+      // with other settings: every difference, the total steps included, is refused.
       agree_on_user_errors(comm_, [&] {
-        const std::string diffs =
-            settings_diff(done.value("settings", json::object()), resume_config(), "the finished run");
+        const json settings = done.contains("settings") ? done["settings"] : json::object();
+        const std::string diffs = settings_diff(settings, resume_config(), "the finished run");
         DP_USER_CHECK(diffs.empty(), where, ": this run dir holds a finished run with other settings (",
                       diffs, "); give the new run a --run-dir of its own");
       });

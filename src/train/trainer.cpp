@@ -567,7 +567,8 @@ TrainResult Run::run() {
       train_step(epoch, s);
       if ((cfg_.check_every > 0 && step_ % cfg_.check_every == 0) || step_ == total_steps_)
         check_replicas(comm_, host_params(), buffer_count_, step_);
-      const bool stop_here = cfg_.stop_at_step > 0 && step_ == cfg_.stop_at_step;
+      // At the last step, --stop-at-step is simply the end of the run.
+      const bool stop_here = cfg_.stop_at_step > 0 && step_ == cfg_.stop_at_step && step_ < total_steps_;
       if (!stop_here && step_ < total_steps_ && step_ >= next_stop_poll_) stop_signal_ = agreed_stop_signal();
       const bool stopping = stop_here || stop_signal_ != 0;
       // Position after this step: (epoch, s + 1), or the start of the next epoch.

@@ -128,6 +128,20 @@ expect_exact 2 'the run left no checkpoint, so its trained parameters are gone' 
   --config "$work/nock/resume.toml" --export "$work/nock.safetensors"
 expect_exact 2 'nock/metrics.jsonl: this run dir holds a finished run with other settings \(--lr 0.001 in the finished run vs 0.5 now' \
   -- "${nock[@]}" --resume auto --lr 0.5
+expect_exact 2 'nock/metrics.jsonl: this run dir holds a finished run with other settings \(total steps \(--steps/--epochs\) 12 in the finished run vs 30 now' \
+  -- --config "$work/nock/resume.toml" --steps 30
+expect_exact 0 'dry run: .*the run is already complete \(.*nock/metrics.jsonl records its last step' -- \
+  --config "$work/nock/resume.toml" --dry-run
+# --stop-at-step at the last step is the end of the run: a done record, no stop record.
+expect_exact 0 'done: 12 steps' -- --model linreg --data synthetic-linreg --steps 12 --stop-at-step 12 \
+  --progress none --run-dir "$work/stoplast"
+cases=$((cases + 1))
+if grep -q '"type":"done"' "$work/stoplast/metrics.jsonl" && ! grep -q '"type":"stop"' "$work/stoplast/metrics.jsonl"; then
+  echo "ok:   --stop-at-step at the last step finishes the run"
+else
+  echo "FAIL: --stop-at-step at the last step: want a done record and no stop record"
+  failures=$((failures + 1))
+fi
 # DPTRAIN_DATA_DIR moves the default --data-dir (and the error names it).
 cases=$((cases + 1))
 DPTRAIN_DATA_DIR="$work/env-data" "$dptrain" --run-dir none --progress none >"$work/out" 2>"$work/err"

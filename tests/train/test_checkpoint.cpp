@@ -167,9 +167,14 @@ TEST_CASE("checkpoint: another model or other settings are refused, naming the d
              Contains("--drop-last (absent)"));
 }
 
-TEST_CASE("resume settings: --data files compare by name, wherever they were named from", "[checkpoint]") {
-  // RUN_DIR/resume.toml names the data files absolutely; the run that wrote the checkpoint
-  // may have named them relative to its directory.
+TEST_CASE("resume settings: --data files compare by absolute path (older relative records by name)",
+          "[checkpoint]") {
+  // Runs record their data files absolutely: the same names in other directories are other data.
+  const nlohmann::ordered_json a = {{"data", "npy:/runs/a/x.npy,/runs/a/y.npy"}};
+  CHECK(dp::settings_diff(a, a, "the checkpoint").empty());
+  CHECK_THAT(dp::settings_diff(a, {{"data", "npy:/runs/b/x.npy,/runs/b/y.npy"}}, "the checkpoint"),
+             Contains("--data \"npy:/runs/a/x.npy,/runs/a/y.npy\" in the checkpoint vs"));
+  // A record from before (relative paths) is matched by the files' names.
   const nlohmann::ordered_json then = {{"data", "npy:x.npy,y.npy"}, {"lr", 0.001}};
   nlohmann::ordered_json now = {{"data", "npy:/runs/a/x.npy,/runs/a/y.npy"}, {"lr", 0.001}};
   CHECK(dp::settings_diff(then, now, "the checkpoint").empty());
