@@ -164,7 +164,6 @@ class Run {
   double last_poll_s_ = 0.0;
   double last_loss_ = 0.0;
   double epoch_loss_sum_ = 0.0, epoch_rows_ = 0.0;  // sum of loss x global rows this epoch
-  std::int64_t last_epoch_line_step_ = -1;          // the step of the last epoch line printed
   EvalResult last_eval_;
   Ema ema_step_, ema_phase_[4];
 };

@@ -497,11 +497,12 @@ void Run::end_epoch(std::int64_t epoch, double epoch_s) {
                  {"train_loss", train_loss},
                  {"epoch_s", epoch_s}});
   // Epochs shorter than --log-every steps (a full-batch linreg has one step each) get a line
-  // only every --log-every steps, and the last one always: the metrics keep every epoch.
-  if (last_epoch_line_step_ < 0 || step_ - last_epoch_line_step_ >= cfg_.log_every || step_ == total_steps_) {
+  // only when they reach a multiple of --log-every steps, and the last one always, so the
+  // lines fall on the same epochs after a resume; the metrics keep every epoch. (Epoch e
+  // began after step e * steps_per_epoch_.)
+  const std::int64_t every = cfg_.log_every;  // >= 1 (validate_config)
+  if (step_ / every != epoch * steps_per_epoch_ / every || step_ == total_steps_)
     progress_->epoch_line(concat(summary, ", ", fixed(epoch_s, 2), " s"));
-    last_epoch_line_step_ = step_;
-  }
   metrics_.flush();
 }
 
