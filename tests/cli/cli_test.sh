@@ -116,6 +116,16 @@ expect_exact 2 '--stop-at-step 50 is beyond the run.s last step 40' -- --model l
   --steps 40 --stop-at-step 50 --progress none --run-dir "$work/beyond"
 expect_exact 2 '--stop-at-step 5: the run resumes at step 10 .*, so a stop must come after it' -- \
   --config "$work/sub/rel/resume.toml" --steps 20 --stop-at-step 5 --resume "$work/sub/rel/checkpoints/ckpt-step0000000010.dpckpt"
+# One-step epochs (full batch) get an epoch line every --log-every steps, not every step.
+cases=$((cases + 1))
+lines=$("$dptrain" --model linreg --data synthetic-linreg --batch-size 1000 --steps 30 --log-every 10 \
+  --progress lines --run-dir none 2>/dev/null | grep -cE '^epoch [0-9]+/30:')
+if [[ $lines -eq 3 ]]; then
+  echo "ok:   30 one-step epochs, --log-every 10 -> 3 epoch lines"
+else
+  echo "FAIL: 30 one-step epochs, --log-every 10 -> $lines epoch lines, want 3"
+  failures=$((failures + 1))
+fi
 # A run that finished without checkpoints is complete too (its metrics.jsonl ends with a
 # "done" record of its last step and settings), not restarted from step 0, even when its
 # last step was skipped; an export is impossible there and refused; other settings in the
