@@ -156,8 +156,9 @@ class Run {
   // the evidence (its final checkpoint, or metrics.jsonl when it wrote none).
   bool complete_ = false;
   std::string complete_from_;
-  std::int64_t eval_rows_ = 1;  // --eval-batch-size, at most the test split's size
-  int stop_signal_ = 0;         // agreed by all ranks (agreed_stop_signal)
+  bool created_run_dir_ = false;  // rank 0: setup_files made run_dir_ (it did not exist)
+  std::int64_t eval_rows_ = 1;    // --eval-batch-size, at most the test split's size
+  int stop_signal_ = 0;           // agreed by all ranks (agreed_stop_signal)
   // The next stop-signal check: at step next_stop_poll_; the last one at last_poll_step_,
   // last_poll_s_ (host clock). Every rank computes the same next_stop_poll_.
   std::int64_t next_stop_poll_ = 0, last_poll_step_ = 0;

@@ -116,6 +116,19 @@ expect_exact 2 '--stop-at-step 50 is beyond the run.s last step 40' -- --model l
   --steps 40 --stop-at-step 50 --progress none --run-dir "$work/beyond"
 expect_exact 2 '--stop-at-step 5: the run resumes at step 10 .*, so a stop must come after it' -- \
   --config "$work/sub/rel/resume.toml" --steps 20 --stop-at-step 5 --resume "$work/sub/rel/checkpoints/ckpt-step0000000010.dpckpt"
+# A complete run found through --checkpoint-dir leaves no new run dir behind.
+"$dptrain" --model linreg --data synthetic-linreg --steps 20 --checkpoint-every 10 --checkpoint-dir "$work/ck1" \
+  --run-dir none --progress none >/dev/null 2>&1
+expect_exact 0 'already complete \(its checkpoint .*ck1/ckpt-step0000000020.dpckpt' -- --model linreg \
+  --data synthetic-linreg --steps 20 --checkpoint-every 10 --checkpoint-dir "$work/ck1" --resume auto \
+  --run-dir "$work/newrun" --progress none
+cases=$((cases + 1))
+if [[ -e $work/newrun ]]; then
+  echo "FAIL: a complete run left the new run dir $work/newrun behind"
+  failures=$((failures + 1))
+else
+  echo "ok:   a complete run created no run dir"
+fi
 # One-step epochs (full batch) get an epoch line every --log-every steps, not every step.
 cases=$((cases + 1))
 lines=$("$dptrain" --model linreg --data synthetic-linreg --batch-size 1000 --steps 30 --log-every 10 \
