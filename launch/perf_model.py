@@ -125,17 +125,14 @@ def sweep_dirs(sweep: Path, sweep_meta: dict) -> dict[str, list[Path]]:
     if not sweep.is_dir():
         raise ModelError(f"--sweep {sweep}: no such directory (the --out of launch/scaling.sh)")
     notes: list[str] = []
-    dirs = report.find_runs(sweep, sweep_meta, notes)
-    for mode in list(dirs):
-        notes += [f"{mode}/{d.name} is partial: not used" for d in dirs[mode] if report.partial_run(d)]
-        dirs[mode] = [d for d in dirs[mode] if not report.partial_run(d)]
+    dirs = report.complete_runs(sweep, sweep_meta, notes)
     for note in notes:
         print(f"warning: {note}", file=sys.stderr)
     return dirs
 
 
 def sweep_runs(dirs: dict[str, list[Path]], warmup: int) -> dict:
-    return {mode: {int(d.name[len("ranks"):]): read_run(d, warmup) for d in ds} for mode, ds in dirs.items() if ds}
+    return {mode: {int(d.name[len("ranks"):]): read_run(d, warmup) for d in ds} for mode, ds in dirs.items()}
 
 
 def params_of(dirs: dict[str, list[Path]]) -> int:

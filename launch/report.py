@@ -192,6 +192,22 @@ def find_runs(sweep_dir: Path, sweep: dict, notes: list[str]) -> dict[str, list[
     return runs
 
 
+def complete_runs(sweep_dir: Path, sweep: dict, notes: list[str]) -> dict[str, list[Path]]:
+    """find_runs without the partial runs (each named in a note); modes left empty dropped."""
+    runs = {}
+    for mode, dirs in find_runs(sweep_dir, sweep, notes).items():
+        complete = []
+        for d in dirs:
+            why = partial_run(d)
+            if why:
+                notes.append(f"{mode}/{d.name} is partial ({why}): not reported")
+            else:
+                complete.append(d)
+        if complete:
+            runs[mode] = complete
+    return runs
+
+
 def partial_run(run_dir: Path) -> str | None:
     """Why a run did not train all its steps (stopped by a signal or --timeout), or None."""
     config = read_json(run_dir / "config.json")
@@ -493,19 +509,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ReportError(f"{sweep_dir}: no such directory (the --out of launch/scaling.sh)")
     sweep = read_json(sweep_dir / "sweep.json") if (sweep_dir / "sweep.json").exists() else {}
     notes: list[str] = []
-    runs = find_runs(sweep_dir, sweep, notes)
-    for mode in list(runs):
-        complete = []
-        for d in runs[mode]:
-            why = partial_run(d)
-            if why:
-                notes.append(f"{mode}/{d.name} is partial ({why}): not reported")
-            else:
-                complete.append(d)
-        if complete:
-            runs[mode] = complete
-        else:
-            del runs[mode]
+    runs = complete_runs(sweep_dir, sweep, notes)
     if not runs and notes:
         raise ReportError(f"{sweep_dir}: no complete run of this sweep to report ({'; '.join(notes)})")
     if not runs:

@@ -269,9 +269,12 @@ on_signal() {
   fi
   exit "$code"
 }
-trap 'on_signal SIGINT 130' INT
-trap 'on_signal SIGTERM 143' TERM
-trap 'on_signal SIGHUP 129' HUP
+arm_traps() {
+  trap 'on_signal SIGINT 130' INT
+  trap 'on_signal SIGTERM 143' TERM
+  trap 'on_signal SIGHUP 129' HUP
+}
+arm_traps
 i=0
 for m in "${modes[@]}"; do
   for n in "${rank_list[@]}"; do
@@ -312,9 +315,7 @@ for m in "${modes[@]}"; do
     trap '' INT TERM HUP  # no signal between the start and knowing the pid
     timeout -s USR1 -k 60 "$run_timeout" "${cmd[@]}" >"$run_dir/stdout.log" 2>&1 </dev/null &
     run_pid=$!
-    trap 'on_signal SIGINT 130' INT
-    trap 'on_signal SIGTERM 143' TERM
-    trap 'on_signal SIGHUP 129' HUP
+    arm_traps
     wait "$run_pid" || rc=$?
     run_pid=""
     # timeout says 124 even when the run finished just as the time ran out: its own

@@ -214,19 +214,12 @@ void add_notes(const Dataset& train, const DataConfig& cfg, std::vector<std::str
                             "labels with an integer dtype to train a classifier"));
 }
 
-// Applies f to each file of an "npy:"/"idx:" spec; other specs come back unchanged.
+// Applies f to both files of an "npy:"/"idx:" spec (one the loader accepted); other specs
+// come back unchanged.
 std::string map_spec_files(const std::string& spec, const std::function<std::string(const std::string&)>& f) {
   if (!starts_with(spec, "idx:") && !starts_with(spec, "npy:")) return spec;
-  const auto colon = spec.find(':');
-  std::string out = spec.substr(0, colon + 1), body = spec.substr(colon + 1);
-  for (std::size_t begin = 0;;) {
-    const auto comma = body.find(',', begin);
-    out += f(body.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin));
-    if (comma == std::string::npos) break;
-    out += ',';
-    begin = comma + 1;
-  }
-  return out;
+  const auto [a, b] = two_paths(spec, "--data");
+  return spec.substr(0, 4) + f(a) + "," + f(b);
 }
 
 }  // namespace

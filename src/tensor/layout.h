@@ -40,7 +40,6 @@ class ParamLayout {
   std::int64_t buffer_count() const { return end_; }
   // Elements of all tensors (the model's parameters), gaps excluded.
   std::int64_t param_count() const { return params_; }
-  std::int64_t align_count() const { return align_; }
 
   // The same tensors in the same order without gaps (align_count 1): the layout of files.
   ParamLayout packed() const;
