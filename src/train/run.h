@@ -26,6 +26,7 @@
 #include "src/train/trainer.h"
 #include "src/train/trainer_internal.h"
 #include "src/train/watchdog.h"
+#include "src/util/fs.h"
 #include "src/util/timer.h"
 #if defined(DPTRAIN_HAVE_CUDA)
 #include "comm/nccl_comm.h"
@@ -125,6 +126,19 @@ class Run {
 
   DataSplits data_;
   std::string run_dir_, checkpoint_dir_;
+  // Rank 0: the run dir setup_files created for this call (it did not exist). A run that
+  // ends before its first step (a refused --resume, a run found complete) removes it again
+  // while it holds nothing but empty files; once training starts it stays. Declared before
+  // metrics_, so metrics.jsonl is closed when this goes.
+  struct FreshRunDir {
+    std::string path;
+    FreshRunDir() = default;
+    FreshRunDir(const FreshRunDir&) = delete;
+    FreshRunDir& operator=(const FreshRunDir&) = delete;
+    ~FreshRunDir() {
+      if (!path.empty()) (void)remove_dir_if_hollow(path);
+    }
+  } fresh_run_dir_;
   MetricsLog metrics_;       // rank 0 only
   std::string config_text_;  // RUN_DIR/config.json's contents (rank 0; empty without a run dir)
   std::string resume_text_;  // RUN_DIR/resume.toml's: the flags that continue this run
@@ -156,9 +170,8 @@ class Run {
   // the evidence (its final checkpoint, or metrics.jsonl when it wrote none).
   bool complete_ = false;
   std::string complete_from_;
-  bool created_run_dir_ = false;  // rank 0: setup_files made run_dir_ (it did not exist)
-  std::int64_t eval_rows_ = 1;    // --eval-batch-size, at most the test split's size
-  int stop_signal_ = 0;           // agreed by all ranks (agreed_stop_signal)
+  std::int64_t eval_rows_ = 1;  // --eval-batch-size, at most the test split's size
+  int stop_signal_ = 0;         // agreed by all ranks (agreed_stop_signal)
   // The next stop-signal check: at step next_stop_poll_; the last one at last_poll_step_,
   // last_poll_s_ (host clock). Every rank computes the same next_stop_poll_.
   std::int64_t next_stop_poll_ = 0, last_poll_step_ = 0;

@@ -1,9 +1,6 @@
 // The training run, part 2: its files and state. The run directory (config.json,
 // resume.toml, metrics.jsonl), checkpoints, --resume (including a run found complete) and
 // --export. The class is in run.h; set-up and the step loop in trainer.cpp.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -52,8 +49,9 @@ void Run::setup_files(const std::string& resolved_config_json) {
   agree_on_user_errors(comm_, [&] {
     if (!root_) return;
     if (!run_dir_.empty() && !cfg_.dry_run) {
-      created_run_dir_ = !path_exists(run_dir_);
+      const bool created = !path_exists(run_dir_);
       make_dirs(run_dir_, "--run-dir");
+      if (created) fresh_run_dir_.path = run_dir_;
       json c = resolved_config_json.empty() ? json::object() : json::parse(resolved_config_json);
       c["world_size"] = world_;
       c["threads_per_rank"] = threads_;
@@ -272,14 +270,8 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
 TrainResult Run::already_complete() {
   progress_->print_line(concat("--resume auto: the run is already complete (", complete_from_, "; ",
                                total_steps_, " steps in all): nothing to train"));
-  // A run dir this process created for nothing (a new default runs/<time> beside a
-  // --checkpoint-dir) holds only its empty metrics.jsonl: remove both, leave no litter.
-  if (root_ && created_run_dir_) {
-    const std::string metrics = run_dir_ + "/metrics.jsonl";
-    struct stat st;
-    if (::stat(metrics.c_str(), &st) == 0 && st.st_size == 0) (void)std::remove(metrics.c_str());
-    (void)::rmdir(run_dir_.c_str());  // fails, harmlessly, unless it is empty now
-  }
+  // A run dir created for this call (a new default runs/<time> beside a --checkpoint-dir)
+  // holds only an empty metrics.jsonl: fresh_run_dir_ removes it when the Run ends.
   TrainResult result = base_result();
   result.already_complete = true;
   result.steps = total_steps_;

@@ -552,6 +552,7 @@ TrainResult Run::base_result() const {
 
 TrainResult Run::run() {
   if (complete_) return already_complete();
+  fresh_run_dir_.path.clear();  // training starts: the run dir stays, whatever happens
   tracer_.start(comm_);
   // The first stop-signal check after one step; it measures the pace for the next ones.
   next_stop_poll_ = step_ + 1;

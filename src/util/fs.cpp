@@ -1,11 +1,13 @@
 #include "src/util/fs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "src/util/check.h"
 
@@ -104,6 +106,43 @@ std::string parent_dir(const std::string& path) {
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
+}
+
+namespace {
+
+// The entries of dir (without . and ..) appended to names; false when it cannot be read.
+bool list_dir(const std::string& dir, std::vector<std::string>* names) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return false;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name != "." && name != "..") names->push_back(name);
+  }
+  ::closedir(d);
+  return true;
+}
+
+}  // namespace
+
+bool remove_dir_if_hollow(const std::string& dir) {
+  // First look at everything, then remove: a directory with anything of value is left whole.
+  std::vector<std::string> files, subdirs, names;
+  if (!list_dir(dir, &names)) return false;
+  for (const std::string& name : names) {
+    const std::string path = dir + "/" + name;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return false;
+    std::vector<std::string> inner;
+    if (S_ISREG(st.st_mode) && st.st_size == 0)
+      files.push_back(path);
+    else if (S_ISDIR(st.st_mode) && list_dir(path, &inner) && inner.empty())
+      subdirs.push_back(path);
+    else
+      return false;
+  }
+  for (const std::string& f : files) (void)::unlink(f.c_str());
+  for (const std::string& d : subdirs) (void)::rmdir(d.c_str());
+  return ::rmdir(dir.c_str()) == 0;
 }
 
 }  // namespace dp

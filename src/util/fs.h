@@ -29,5 +29,10 @@ bool fsync_dir(const std::string& dir);
 std::string absolute_path(const std::string& path);
 // Directory part of a path ("." when there is none).
 std::string parent_dir(const std::string& path);
+// Removes dir when it holds nothing but empty files and empty directories (what a run
+// refused before its first step leaves in the run dir it created), those included.
+// Anything else in it (a byte of data, a link, a deeper tree) keeps all of it.
+// Returns true when dir is gone.
+bool remove_dir_if_hollow(const std::string& dir);
 
 }  // namespace dp

@@ -129,6 +129,21 @@ if [[ -e $work/newrun ]]; then
 else
   echo "ok:   a complete run created no run dir"
 fi
+# A refused --resume leaves no new run dir either; an existing one keeps what it holds.
+expect_exact 2 'nope.dpckpt' -- --model linreg --data synthetic-linreg --steps 20 --resume "$work/nope.dpckpt" \
+  --run-dir "$work/refused" --progress none
+expect_exact 2 'ckpt-step0000000020.dpckpt: checkpoint is at step 20' -- "${fin[@]}" \
+  --resume "$work/fin/checkpoints/ckpt-step0000000020.dpckpt"
+cases=$((cases + 1))
+if [[ -e $work/refused ]]; then
+  echo "FAIL: a refused --resume left the new run dir $work/refused behind"
+  failures=$((failures + 1))
+elif [[ ! -s $work/fin/metrics.jsonl || ! -s $work/fin/config.json ]]; then
+  echo "FAIL: a refused --resume emptied the existing run dir $work/fin"
+  failures=$((failures + 1))
+else
+  echo "ok:   a refused --resume created no run dir and kept the existing one"
+fi
 # One-step epochs (full batch) get an epoch line every --log-every steps, not every step.
 cases=$((cases + 1))
 lines=$("$dptrain" --model linreg --data synthetic-linreg --batch-size 1000 --steps 30 --log-every 10 \

@@ -227,3 +227,39 @@ TEST_CASE("fault specs parse, and malformed ones are refused naming --inject-fau
   CHECK_FALSE(injector.active(dp::Fault::Kind::hang, 5));  // that one is rank 1's
   CHECK(injector.active(dp::Fault::Kind::slow, 2));
 }
+
+// remove_dir_if_hollow: what a refused run leaves (empty files, empty directories) goes;
+// one byte of data, a deeper tree or a link anywhere keeps everything.
+TEST_CASE("remove_dir_if_hollow removes only a directory of empty files and directories", "[fs]") {
+  TempDir tmp;
+  const std::string run = tmp.file("run");
+  dp::make_dirs(run + "/checkpoints", "--run-dir");
+  dp::test::write_bytes(run + "/metrics.jsonl", {});
+  CHECK(dp::remove_dir_if_hollow(run));
+  CHECK_FALSE(dp::path_exists(run));
+
+  SECTION("a file with data keeps it all") {
+    dp::make_dirs(run + "/checkpoints", "--run-dir");
+    dp::test::write_bytes(run + "/metrics.jsonl", {});
+    dp::test::write_bytes(run + "/config.json", {'{', '}'});
+    CHECK_FALSE(dp::remove_dir_if_hollow(run));
+    CHECK(dp::is_regular_file(run + "/metrics.jsonl"));
+    CHECK(dp::is_directory(run + "/checkpoints"));
+  }
+  SECTION("a non-empty sub-directory keeps it all") {
+    dp::make_dirs(run + "/checkpoints/deeper", "--run-dir");
+    dp::test::write_bytes(run + "/metrics.jsonl", {});
+    CHECK_FALSE(dp::remove_dir_if_hollow(run));
+    CHECK(dp::is_regular_file(run + "/metrics.jsonl"));
+    CHECK(dp::is_directory(run + "/checkpoints/deeper"));
+  }
+  SECTION("a link keeps it all") {
+    dp::make_dirs(run, "--run-dir");
+    REQUIRE(::symlink(tmp.path().c_str(), (run + "/link").c_str()) == 0);
+    CHECK_FALSE(dp::remove_dir_if_hollow(run));
+    CHECK(dp::is_directory(run));
+  }
+  SECTION("a missing directory is not removed") {
+    CHECK_FALSE(dp::remove_dir_if_hollow(run));
+  }
+}
