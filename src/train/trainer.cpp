@@ -4,8 +4,6 @@
 // the data path of one step.
 #include "src/train/trainer.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <csignal>
@@ -65,7 +63,8 @@ std::string fixed(double x, int digits) {
 void Run::setup_threads() {
   // --threads, else OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (what cluster scripts set),
   // else this rank's share of the node's cores.
-  const CpuShare share = cpu_share(comm_.info().local_size);
+  node_cores_ = node_cores(comm_);
+  const CpuShare share = cpu_share(node_cores_, comm_.info().local_size);
   int from_env = 0;
   for (const char* var : {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"}) {
     const char* value = std::getenv(var);
@@ -155,13 +154,13 @@ void Run::print_topology() {
     row.erase(row.find_last_not_of(' ') + 1);
     std::printf("  %s\n", row.c_str());
   }
-  // Ranks that take turns on cores measure the sharing, not the scaling (rank 0's host).
-  const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
-  if (cores > 0 && static_cast<long>(me.local_size) * threads_ > cores)
+  // Ranks that take turns on cores measure the sharing, not the scaling (rank 0's host; its
+  // cores are those its ranks may run on, see node_cores).
+  if (me.local_size * threads_ > node_cores_)
     std::printf(
-        "note: host %s runs %d rank(s) x %d BLAS thread(s) on %ld core(s): they take turns on the cores "
+        "note: host %s runs %d rank(s) x %d BLAS thread(s) on %d core(s): they take turns on the cores "
         "(oversubscribed)\n",
-        me.host.c_str(), me.local_size, threads_, cores);
+        me.host.c_str(), me.local_size, threads_, node_cores_);
   std::fflush(stdout);
 }
 

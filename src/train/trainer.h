@@ -53,13 +53,18 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
 // throws UserError naming the flag. train() calls it first.
 void validate_config(const Config& cfg, int world_size);
 
-// BLAS threads per rank when --threads is 0: the node's cores divided among its ranks,
-// but no more than the cores this process may run on (its affinity mask).
+// The cores the ranks on this host may run on together: the union of their affinity
+// masks, which a cgroup cpuset, taskset or a scheduler's allocation makes smaller than the
+// host's core count. Ranks on one host are those with the same host name. Collective.
+int node_cores(Communicator& comm);
+
+// BLAS threads per rank when --threads is 0: the node's cores (node_cores) divided among
+// its ranks, but no more than the cores this process may run on (its affinity mask).
 struct CpuShare {
   int allowed = 1;   // cores in this process's affinity mask
   int per_rank = 1;  // the node's cores / ranks on the node
   int threads = 1;   // min of the two
 };
-CpuShare cpu_share(int local_size);
+CpuShare cpu_share(int node_cores, int local_size);
 
 }  // namespace dp

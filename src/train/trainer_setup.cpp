@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -20,13 +21,45 @@
 
 namespace dp {
 
-CpuShare cpu_share(int local_size) {
-  CpuShare share;
-  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  share.allowed = cores;
+namespace {
+
+// This process's affinity mask; every online core when it cannot be read.
+cpu_set_t affinity_mask() {
   cpu_set_t set;
-  if (::sched_getaffinity(0, sizeof set, &set) == 0) share.allowed = CPU_COUNT(&set);
-  share.per_rank = std::max(1, cores / std::max(1, local_size));
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) return set;
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  for (int c = 0; c < cores && c < CPU_SETSIZE; ++c) CPU_SET(c, &set);
+  return set;
+}
+
+}  // namespace
+
+int node_cores(Communicator& comm) {
+  // Each rank's slot: a hash of its host name (FNV-1a), then its affinity mask.
+  struct Slot {
+    std::uint64_t host_hash;
+    cpu_set_t mask;
+  };
+  Slot mine{};
+  mine.host_hash = 1469598103934665603ull;
+  for (const char ch : comm.info().host)
+    mine.host_hash = (mine.host_hash ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+  mine.mask = affinity_mask();
+  std::vector<Slot> all(static_cast<std::size_t>(comm.world_size()));
+  DP_CHECK_OK(comm.all_gather(&mine, all.data(), sizeof(Slot)));
+  cpu_set_t node;
+  CPU_ZERO(&node);
+  for (const Slot& s : all)
+    if (s.host_hash == mine.host_hash) CPU_OR(&node, &node, &s.mask);
+  return std::max(1, CPU_COUNT(&node));
+}
+
+CpuShare cpu_share(int node_cores, int local_size) {
+  CpuShare share;
+  const cpu_set_t mine = affinity_mask();
+  share.allowed = std::max(1, CPU_COUNT(&mine));
+  share.per_rank = std::max(1, node_cores / std::max(1, local_size));
   share.threads = std::max(1, std::min(share.allowed, share.per_rank));
   return share;
 }

@@ -254,5 +254,33 @@ else
   failures=$((failures + 1))
 fi
 
+# Cores are those the ranks may run on (taskset, a cgroup cpuset, a scheduler), not the
+# host's: pinned to one core, 1 rank gets 1 thread without a note about binding, and 2
+# unbound ranks there are reported as taking turns on it.
+if command -v taskset >/dev/null; then
+  cpu=$(awk '/^Cpus_allowed_list/ {split($2, a, /[-,]/); print a[1]}' /proc/self/status)
+  cases=$((cases + 1))
+  taskset -c "$cpu" "$dptrain" --data synthetic-linreg --model linreg --steps 2 --run-dir none \
+    --progress none --print-topology >"$work/out" 2>"$work/err"
+  if grep -q "cores $cpu, device cpu, gradients over mpi, 1 BLAS thread(s)" "$work/out" &&
+    ! grep -q 'may only run on' "$work/out" "$work/err"; then
+    echo "ok:   taskset -c $cpu dptrain -> 1 BLAS thread, no binding note"
+  else
+    echo "FAIL: taskset -c $cpu dptrain -> want 1 BLAS thread and no binding note"
+    sed 's/^/    /' "$work/out" "$work/err" | grep -v ' = ' | head -8
+    failures=$((failures + 1))
+  fi
+  cases=$((cases + 1))
+  taskset -c "$cpu" "$mpiexec" -n 2 "${mpiflags[@]}" --bind-to none "$dptrain" --data synthetic-linreg \
+    --model linreg --steps 2 --run-dir none --progress none --print-topology >"$work/out" 2>"$work/err"
+  if grep -q 'runs 2 rank(s) x 1 BLAS thread(s) on 1 core(s): they take turns' "$work/out"; then
+    echo "ok:   taskset -c $cpu mpiexec -n 2 --bind-to none -> the oversubscription note"
+  else
+    echo "FAIL: taskset -c $cpu mpiexec -n 2 --bind-to none -> want the note of 2 ranks on 1 core"
+    sed 's/^/    /' "$work/out" "$work/err" | grep -v ' = ' | head -8
+    failures=$((failures + 1))
+  fi
+fi
+
 echo "$((cases - failures))/$cases command-line cases passed"
 [[ $failures -eq 0 ]]
