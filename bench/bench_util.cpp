@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "src/util/check.h"
@@ -26,15 +27,86 @@ std::uint64_t parse_size(const std::string& text, const char* flag) {
   return static_cast<std::uint64_t>(nbytes);
 }
 
+namespace {
+
+// The first number in a file, or nullopt ("max", a missing file, anything else).
+std::optional<double> read_number(const std::string& path) {
+  std::ifstream in(path);
+  double v = 0;
+  if (in >> v) return v;
+  return std::nullopt;
+}
+
+// "key value" lines of a memory.stat: the value of key (0 when absent).
+double stat_value(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
+  std::string k;
+  double v = 0;
+  while (in >> k >> v)
+    if (k == key) return v;
+  return 0.0;
+}
+
+// The smallest limit - (usage - inactive_file) from dir up to root, or -1 without a limit.
+double headroom_up_to(const std::string& root, std::string dir, const char* limit_file,
+                      const char* usage_file) {
+  double best = -1.0;
+  for (;;) {
+    const std::optional<double> limit = read_number(dir + "/" + limit_file);
+    const std::optional<double> usage = read_number(dir + "/" + usage_file);
+    // cgroup v1 reports "no limit" as a huge number (PAGE_COUNTER_MAX pages).
+    if (limit && usage && *limit < 0x1p60) {
+      const double in_use = *usage - stat_value(dir + "/memory.stat", "inactive_file");
+      const double left = std::max(0.0, *limit - std::max(0.0, in_use));
+      best = best < 0 ? left : std::min(best, left);
+    }
+    if (dir.size() <= root.size()) return best;
+    dir = dir.substr(0, dir.rfind('/'));
+  }
+}
+
+}  // namespace
+
+double cgroup_headroom_bytes(const std::string& cgroup_root, const std::string& proc_cgroup) {
+  // Lines "ID:CONTROLLERS:PATH": "0::PATH" is cgroup v2, "N:memory:PATH" (or a list that
+  // names memory) is v1. In a cgroup namespace PATH may not exist under the mount point:
+  // then the mount point itself is this process's cgroup.
+  std::ifstream in(proc_cgroup);
+  std::string line;
+  double best = -1.0;
+  while (std::getline(in, line)) {
+    const std::size_t a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    const std::string controllers = "," + line.substr(a + 1, b - a - 1) + ",";
+    std::string path = line.substr(b + 1);
+    if (!path.empty() && path.back() == '/') path.pop_back();
+    const bool v2 = controllers == ",,";
+    if (!v2 && controllers.find(",memory,") == std::string::npos) continue;
+    const std::string root = v2 ? cgroup_root : cgroup_root + "/memory";
+    const std::string own =
+        std::ifstream(root + path + "/" + (v2 ? "memory.max" : "memory.limit_in_bytes")) ? root + path : root;
+    const double left = v2 ? headroom_up_to(root, own, "memory.max", "memory.current")
+                           : headroom_up_to(root, own, "memory.limit_in_bytes", "memory.usage_in_bytes");
+    if (left >= 0) best = best < 0 ? left : std::min(best, left);
+  }
+  return best;
+}
+
 double available_memory_bytes() {
+  double available = 0.0;
   std::ifstream in("/proc/meminfo");
   std::string key;
   double kib = 0;
   while (in >> key >> kib) {
-    if (key == "MemAvailable:") return kib * 1024.0;
+    if (key == "MemAvailable:") {
+      available = kib * 1024.0;
+      break;
+    }
     in.ignore(256, '\n');
   }
-  return 0.0;
+  const double cgroup = cgroup_headroom_bytes();
+  if (cgroup >= 0 && (available <= 0 || cgroup < available)) return std::max(cgroup, 1.0);
+  return available;
 }
 
 double median_of(std::vector<double> v) {

@@ -10,8 +10,18 @@ namespace dp::bench {
 // "8", "64K", "1M", "1G" -> bytes, between 4 bytes and 64G; a UserError naming flag otherwise.
 std::uint64_t parse_size(const std::string& text, const char* flag);
 
-// MemAvailable of /proc/meminfo in bytes (0 when it cannot be read).
+// Memory this process can still get, in bytes: MemAvailable of /proc/meminfo, or less when
+// a cgroup memory limit (a container, a Slurm job) leaves less (cgroup_headroom_bytes).
+// 0 when neither can be read.
 double available_memory_bytes();
+
+// What cgroup memory limits leave, in bytes: the smallest limit - usage over the cgroup of
+// this process and its ancestors (v2: memory.max and memory.current; v1: memory.limit_in_bytes
+// and memory.usage_in_bytes), page cache that can be dropped (inactive_file) counted as free.
+// cgroup_root: where the hierarchy is mounted (/sys/fs/cgroup); proc_cgroup: the process's
+// /proc/self/cgroup. A negative value when no limit applies or nothing can be read.
+double cgroup_headroom_bytes(const std::string& cgroup_root = "/sys/fs/cgroup",
+                             const std::string& proc_cgroup = "/proc/self/cgroup");
 
 // The middle element (the upper one for an even count) of a non-empty sample.
 double median_of(std::vector<double> v);
