@@ -53,10 +53,11 @@ def allreduce_time(n: int, nbytes: float, alpha: float, beta: float) -> float:
 
 
 def fit_alpha_beta(points: list[tuple[int, float, float]]) -> tuple[float, float, float]:
-    """points: (n, bytes, seconds). Least squares on relative error for the ring form
-    t = x1·alpha + x2·(1/beta), x1 = 2(n-1), x2 = 2(n-1)/n·m (weights 1/t), then one
-    refinement pass that drops points the tree form explains better. Returns
-    (alpha, beta, geometric-mean relative error)."""
+    """points: (n, bytes, seconds). Least squares on relative error (weights 1/t) for
+    t = x1·alpha + x2·(1/beta), where each point takes the form allreduce_time picks for it:
+    ring x1 = 2(n-1), x2 = 2(n-1)/n·m, or tree x1 = 2·log2(n), x2 = 2m. Starts from the
+    ring form everywhere and refits until no point changes form (exact times give back
+    their alpha and beta). Returns (alpha, beta, geometric-mean relative error)."""
     def solve(rows):
         # Normal equations of the weighted 2-parameter problem.
         s11 = s12 = s22 = b1 = b2 = 0.0
@@ -72,9 +73,26 @@ def fit_alpha_beta(points: list[tuple[int, float, float]]) -> tuple[float, float
         inv_beta = (s11 * b2 - s12 * b1) / det
         return max(a, 1e-9), 1.0 / max(inv_beta, 1e-15)
 
-    rows = [(2 * (n - 1), 2 * (n - 1) / n * m, t) for n, m, t in points if n > 1]
+    def forms(alpha, beta):
+        """Per point: (x1, x2, t) of the faster form under alpha, beta (ring when None)."""
+        rows = []
+        for n, m, t in points:
+            ring = (2 * (n - 1), 2 * (n - 1) / n * m)
+            tree = (2 * math.log2(n), 2 * m)
+            faster = alpha is not None and tree[0] * alpha + tree[1] / beta < ring[0] * alpha + ring[1] / beta
+            rows.append((*(tree if faster else ring), t))
+        return rows
+
+    points = [pt for pt in points if pt[0] > 1]
+    rows = forms(None, None)
     alpha, beta = solve(rows)
-    errs = [abs(allreduce_time(n, m, alpha, beta) - t) / t for n, m, t in points if n > 1]
+    for _ in range(20):
+        new_rows = forms(alpha, beta)
+        if new_rows == rows:
+            break
+        rows = new_rows
+        alpha, beta = solve(rows)
+    errs = [abs(allreduce_time(n, m, alpha, beta) - t) / t for n, m, t in points]
     gmean = math.exp(statistics.mean(math.log(max(e, 1e-6)) for e in errs))
     return alpha, beta, gmean
 

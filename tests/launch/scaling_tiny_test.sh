@@ -4,7 +4,9 @@
 #     checks the run directories, scaling.md (both tables, every column, one row per rank
 #     count), scaling.json (parses; speed-up 1 and efficiency 100 % at 1 rank), and that
 #     throughput.png / efficiency.png are valid PNG files (signature, IHDR, CRCs, IEND).
-#  2. launch/report.py --model-prediction adds "predicted step ms" and "error %".
+#  2. launch/report.py --model-prediction adds "predicted step ms" and "error %";
+#     launch/perf_model.py's fit recovers known alpha/beta, and end to end (a 2-rank dpbench
+#     file and this sweep) its predictions go into report.py.
 #  3. Clear failures: an indivisible strong batch, a bad --extra flag and a batch beyond the
 #     data set are refused before anything runs; a run failing mid-way ends the sweep with
 #     its exit code, naming the run.
@@ -151,6 +153,57 @@ printf '{"strong": {"one": 1.5}}\n' >"$work/bad.json"
 rc=$?
 [[ $rc -eq 2 ]] && grep -q "bad.json" "$work/bad.log" || { cat "$work/bad.log"; fail "a malformed prediction file: exit $rc, want 2 naming the file"; }
 echo "ok: --model-prediction"
+
+# ---------------------------------------------------------------- 2b. the performance model
+# launch/perf_model.py: its alpha-beta fit recovers known constants from exact ring/tree
+# times; end to end on a small dpbench file and this sweep it writes the fit, predictions
+# that report.py takes, and model.md; a file that is not dpbench's is refused by name.
+"$py" - "$src/launch" <<'EOF' || exit 1
+import sys
+sys.path.insert(0, sys.argv[1])
+import perf_model as pm
+alpha, beta = 20e-6, 2e9  # 20 us per hop, 2 GB/s bus bandwidth
+points = [(n, float(m), pm.allreduce_time(n, m, alpha, beta)) for n in (2, 4) for m in (2 ** k for k in range(3, 25))]
+a, b, err = pm.fit_alpha_beta(points)
+if abs(a / alpha - 1) > 0.02 or abs(b / beta - 1) > 0.02 or err > 0.02:
+    print(f"FAIL: fit_alpha_beta on exact times: alpha {a:.3g} (want {alpha}), beta {b:.3g} (want {beta}), error {err:.3g}")
+    sys.exit(1)
+# Ring at 2 ranks: 2 alpha + m/beta; the tree is the faster one for small messages at 4.
+if abs(pm.allreduce_time(2, 1e6, alpha, beta) - (2 * alpha + 1e6 / beta)) > 1e-12 or pm.allreduce_time(1, 1e6, alpha, beta) != 0:
+    print("FAIL: allreduce_time at 1 and 2 ranks")
+    sys.exit(1)
+if abs(pm.allreduce_time(4, 8, alpha, beta) - (4 * alpha + 16 / beta)) > 1e-12:
+    print("FAIL: allreduce_time at 4 ranks, 8 bytes: want the tree's 2 log2(4) alpha + 2 m / beta")
+    sys.exit(1)
+print("ok: perf_model's alpha-beta fit recovers known constants")
+EOF
+dpbench="$(dirname "$dptrain")/dpbench"
+if [[ -x $dpbench ]]; then
+  mpiexec -n 2 "$dpbench" allreduce --min-bytes 8 --max-bytes 64K --factor 4 --iters 20 --rounds 3 \
+      --json "$work/d2.json" >"$work/d2.log" 2>&1 || { cat "$work/d2.log"; fail "dpbench allreduce on 2 ranks failed"; }
+  "$py" "$src/launch/perf_model.py" --dpbench "$work/d2.json" --sweep "$out" --out "$work/model" \
+      >"$work/model.log" 2>&1 || { cat "$work/model.log"; fail "perf_model.py exited non-zero"; }
+  for f in model.json predictions.json model.md; do [[ -s $work/model/$f ]] || fail "perf_model.py wrote no $f"; done
+  "$py" - "$work/model/predictions.json" <<'EOF' || exit 1
+import json, math, sys
+p = json.load(open(sys.argv[1]))
+bad = [f"{m} {n}" for m in ("strong", "weak") for n in ("1", "2")
+       if not (isinstance(p.get(m, {}).get(n), (int, float)) and math.isfinite(p[m][n]) and p[m][n] > 0)]
+if bad:
+    print(f"FAIL: predictions.json lacks a positive step time for {', '.join(bad)}: {p}")
+    sys.exit(1)
+EOF
+  "$py" "$src/launch/report.py" "$out" --model-prediction "$work/model/predictions.json" >"$work/pred2.log" 2>&1 ||
+    { cat "$work/pred2.log"; fail "report.py did not take perf_model.py's predictions"; }
+  grep -qE '^\| 2( [†‡])* \| 64 \| 32 \|.*\| [0-9.]+ \| [+-][0-9.]+ \|$' "$out/scaling.md" ||
+    fail "scaling.md: the 2-rank rows lack perf_model.py's prediction"
+  "$py" "$src/launch/perf_model.py" --dpbench "$out/sweep.json" --sweep "$out" --out "$work/model2" \
+      >"$work/model2.log" 2>&1
+  rc=$?
+  [[ $rc -ne 0 ]] && grep -q -- "--dpbench .*sweep.json: not a .dpbench allreduce --json. file" "$work/model2.log" ||
+    { cat "$work/model2.log"; fail "perf_model.py with a file not from dpbench: exit $rc, want an error naming it"; }
+  echo "ok: perf_model.py end to end (fit, predictions into report.py, model.md)"
+fi
 
 # ---------------------------------------------------------------- 3. clear failures
 "$src/launch/scaling.sh" --out "$work/bad1" --ranks 1,3 --mode strong --batch-size 64 --steps 4 --warmup 1 \
