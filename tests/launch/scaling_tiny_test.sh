@@ -179,7 +179,9 @@ print("ok: perf_model's alpha-beta fit recovers known constants")
 EOF
 dpbench="$(dirname "$dptrain")/dpbench"
 if [[ -x $dpbench ]]; then
-  mpiexec -n 2 "$dpbench" allreduce --min-bytes 8 --max-bytes 64K --factor 4 --iters 20 --rounds 3 \
+  over=()
+  (($(nproc) < 2)) && over=(--oversubscribe)
+  mpiexec -n 2 "${over[@]}" "$dpbench" allreduce --min-bytes 8 --max-bytes 64K --factor 4 --iters 20 --rounds 3 \
       --json "$work/d2.json" >"$work/d2.log" 2>&1 || { cat "$work/d2.log"; fail "dpbench allreduce on 2 ranks failed"; }
   "$py" "$src/launch/perf_model.py" --dpbench "$work/d2.json" --sweep "$out" --out "$work/model" \
       >"$work/model.log" 2>&1 || { cat "$work/model.log"; fail "perf_model.py exited non-zero"; }
