@@ -4,7 +4,7 @@
 #   launch/run.sh [-n N] [--hostfile FILE] [--ppn P] [--cores-per-rank C] [--bind core|none|...]
 #                 [--dptrain PATH] [--dry-run] [--] [dptrain arguments...]
 # Examples:
-#   launch/run.sh -n 2 -- --epochs 3                          # one node, 2 ranks
+#   launch/run.sh -n 2 -- --epochs 3                          # one node, 2 ranks (--ppn 2 alike)
 #   launch/run.sh --hostfile hosts --ppn 4 -- --steps 1000   # every host in FILE, 4 ranks each
 #   launch/run.sh --hostfile hosts -- --steps 1000           # one rank per slot the hostfile lists
 #   launch/run.sh -n 2 --cores-per-rank 8 -- --threads 8     # 8 bound cores (and BLAS threads) per rank
@@ -40,13 +40,13 @@ for v in ranks ppn pe; do
   [[ -z "${!v}" || ${!v} =~ ^[1-9][0-9]*$ ]] || die "${v} must be a positive integer, got '${!v}'"
 done
 # Without -n: --ppn ranks on every host of the hostfile; a hostfile alone leaves the
-# count to mpirun (one rank per slot it lists); no hostfile: 2 ranks here.
+# count to mpirun (one rank per slot it lists); no hostfile: --ppn ranks here, else 2.
 if [[ -z "$ranks" ]]; then
   if [[ -n "$hostfile" && -n "$ppn" ]]; then
     hosts=$(grep -cvE '^\s*(#|$)' "$hostfile")
     ranks=$((hosts * ppn))
   elif [[ -z "$hostfile" ]]; then
-    ranks=2
+    ranks=${ppn:-2}
   fi
 fi
 (( dry_run )) || [[ -x "$dptrain" ]] || die "dptrain not found or not executable: $dptrain (build it: cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C build dptrain; or pass --dptrain)"

@@ -24,8 +24,8 @@ DIR/efficiency.png (launch/report.py; needs matplotlib, Debian: python3-matplotl
   --quick               small, fast defaults for a laptop or a 2-core CI machine: the default
                         MLP, ranks 1,2,4 (oversubscribed when ranks > cores), both modes,
                         200 steps (first 20 dropped), strong global batch 256, weak 64 per rank
-  --out DIR             where the runs and the report go (required; existing runs of the same
-                        mode and rank count are replaced, others are kept but not reported)
+  --out DIR             where the runs and the report go (required); a sweep already there is
+                        moved whole to DIR/previous-<time>/ first (launch/report.py reports it)
   --ranks LIST          comma-separated rank counts                       [1,2,4]
   --mode MODE           strong | weak | both                               [both]
   --steps N             training steps per run                             [500; quick 200]
@@ -134,6 +134,10 @@ for m in "${modes[@]}"; do
   done
 done
 
+# Interrupted before the first run (the checks below take a second or two): say so.
+trap 'echo "scaling.sh: interrupted before the first run: nothing ran" >&2; exit 130' INT
+trap 'echo "scaling.sh: terminated before the first run: nothing ran" >&2; exit 143' TERM
+
 if [[ $dptrain != /* ]]; then
   [[ -x $dptrain ]] && dptrain="$(pwd)/$dptrain" || dptrain="$root/$dptrain"
 fi
@@ -154,6 +158,11 @@ launcher_name=$(basename "${launcher_words[0]}")
 multi_host=0
 [[ " $mpi_args " =~ \ (--hostfile|-hostfile|--machinefile|-machinefile|--host|-host|-H)[\ =] ||
    $launcher_name == srun ]] && multi_host=1
+
+if (( ! dry_run )); then
+  mkdir -p "$out" 2>/dev/null || die "--out $out: cannot create the directory"
+  [[ -w $out && -x $out ]] || die "--out $out: the directory is not writable"
+fi
 
 # Every configuration is checked before the first run: dptrain --dry-run on one rank with
 # each mode's largest global batch (the data set must hold it) and the --extra arguments.
@@ -178,8 +187,25 @@ $(grep -m3 'error' <<<"$check_out" | sed 's/^/    /')
     fi
   done
 fi
-(( dry_run )) || mkdir -p "$out"
 [[ -d "$out" ]] && out=$(cd "$out" && pwd)
+
+# A sweep already in --out is moved aside whole (its runs, its report and sweep.json) to
+# OUT/previous-<time>/, where launch/report.py can still report it: nothing of it is lost,
+# even when this sweep is stopped early, and this sweep's report sees only its own runs.
+if (( ! dry_run )); then
+  previous=()
+  for f in sweep.json scaling.md scaling.json throughput.png efficiency.png strong weak; do
+    [[ -e $out/$f ]] && previous+=("$f")
+  done
+  if (( ${#previous[@]} )); then
+    aside="$out/previous-$(date +%Y%m%d-%H%M%S)"
+    k=1
+    while [[ -e $aside ]]; do aside="$out/previous-$(date +%Y%m%d-%H%M%S)-$k"; k=$((k + 1)); done
+    mkdir "$aside" || die "cannot create $aside for the previous sweep in $out"
+    for f in "${previous[@]}"; do mv "$out/$f" "$aside/" || die "cannot move $out/$f to $aside"; done
+    echo "scaling.sh: moved the previous sweep in $out to $aside (its report: launch/report.py $aside)"
+  fi
+fi
 
 # ------------------------------------------------------------------ provenance
 json_str() {  # a bash string as a JSON string literal
@@ -235,32 +261,39 @@ echo "scaling.sh: ${mode/both/strong and weak} scaling of --model $model${hidden
      "$steps steps per run (first $warmup dropped), $threads BLAS thread(s) per rank$( ((threads == 0)) && echo ' (auto)')"
 echo "scaling.sh: host $(hostname), $cores cores, load average $load1; output in $out"
 sweep_t0=$SECONDS
-run_pid="" current="" completed=()
-# This sweep's run directories are emptied up front: a stop half-way must not leave an
-# earlier sweep's run under a name this one planned (the report would take it for this one's).
-if (( ! dry_run )); then
-  for m in "${modes[@]}"; do for n in "${rank_list[@]}"; do rm -rf "${out:?}/$m/ranks$n"; done; done
-fi
+run_pid="" current="" completed=() again=0
 # Ctrl-C, SIGTERM or SIGHUP: the current run is asked ONCE to stop (SIGUSR1 to the
-# launcher, which passes it to the ranks: a checkpoint, then exit), given a minute, then
-# killed with its process group; the script says what it kept and exits 128 + signal.
+# launcher, which passes it to the ranks: a checkpoint, then exit), given a minute (a
+# second signal: no time), then killed with its process group; the script says what it
+# kept and exits 128 + signal.
 say() { echo "$@" >&2 2>/dev/null || true; }  # after a hangup stderr may be gone
 on_signal() {
   local name=$1 code=$2
   set +e  # nothing here may end the script before the run is stopped
-  trap '' INT TERM HUP
+  trap 'again=1' INT TERM HUP
   if [[ -n "$run_pid" ]]; then
     # SIGUSR1 to timeout's process group: timeout and the launcher (or a wrapper script
     # around it) pass it on to the ranks, which ignore repeats of it.
     kill -USR1 -- "-$run_pid" 2>/dev/null || kill -USR1 "$run_pid" 2>/dev/null
     say "scaling.sh: $name: asked the current run ($current) to stop after a checkpoint"
-    for _ in $(seq 1 600); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 600); do
+      kill -0 "$run_pid" 2>/dev/null && ((!again)) || break
+      sleep 0.1
+    done
     if kill -0 "$run_pid" 2>/dev/null; then
-      say "scaling.sh: it did not stop within 60 s: killing it (mpirun's ranks die with it)"
+      if ((again)); then
+        say "scaling.sh: a second signal: killing the run now (mpirun's ranks die with it)"
+      else
+        say "scaling.sh: it did not stop within 60 s: killing it (mpirun's ranks die with it)"
+      fi
       kill -KILL -- "-$run_pid" 2>/dev/null || kill -KILL "$run_pid" 2>/dev/null
     fi
     wait "$run_pid" 2>/dev/null
-    say "scaling.sh: partial, not reported: $current (its checkpoint is in $out/$current/checkpoints)"
+    if ls "$out/$current/checkpoints/"ckpt-step*.dpckpt >/dev/null 2>&1; then
+      say "scaling.sh: partial, not reported: $current (its checkpoint is in $out/$current/checkpoints)"
+    else
+      say "scaling.sh: partial, not reported: $current (stopped before it wrote a checkpoint)"
+    fi
   fi
   if (( ${#completed[@]} )); then
     say "scaling.sh: complete runs: ${completed[*]}; their report: launch/report.py $out"
@@ -325,7 +358,7 @@ for m in "${modes[@]}"; do
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
     if (( rc != 0 )); then
       echo "scaling.sh: error: $m scaling on $n rank(s) failed (exit $rc$( ((rc == 124)) && echo ": stopped by SIGUSR1 after --timeout $run_timeout s")) after $wall s." >&2
-      echo "scaling.sh: the command was: ${cmd[*]}" >&2
+      echo "scaling.sh: the command was: $(dptrain_mpi_env_prefix)${cmd[*]}" >&2
       if grep -qiE 'error' "$run_dir/stdout.log"; then
         echo "scaling.sh: errors in $run_dir/stdout.log:" >&2
         grep -iE 'error' "$run_dir/stdout.log" | head -n 5 | sed 's/^/    /' >&2

@@ -38,6 +38,10 @@ int main(int argc, char** argv) {
   // A write beyond the file-size limit should fail like a full disk (EFBIG, reported by
   // the writer) instead of killing the process.
   std::signal(SIGXFSZ, SIG_IGN);
+  // The stop handlers first: a launcher's SIGUSR1 or SIGTERM that arrives while MPI starts
+  // (a sweep interrupted just after it launched a run) must not kill the rank by the
+  // default action, without a checkpoint; it is honoured after the first step.
+  dp::install_stop_handlers();
   if (dp::Status s = dp::mpi_init(&argc, &argv); !s.ok()) {
     std::fprintf(stderr, "dptrain: error: %s\n", s.message().c_str());
     return 1;
@@ -86,7 +90,6 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
 
-  dp::install_stop_handlers();
   try {
     const dp::TrainResult result = dp::train(cfg, *comm, resolved);
     // Stopped politely by a signal, after a checkpoint: the shell's code for that signal.

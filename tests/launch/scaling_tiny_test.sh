@@ -11,7 +11,7 @@
 #     data set are refused before anything runs; a run failing mid-way ends the sweep with
 #     its exit code, naming the run.
 #  4. SIGTERM mid-run: a checkpoint, no rank left, exit 143, the partial run out of the
-#     report; a second sweep into the same --out reports only its own runs.
+#     report; a second sweep into the same --out moves the first to OUT/previous-<time>/.
 # Exits 77 (skipped) when no Python interpreter has matplotlib.
 set -u
 dptrain=$1
@@ -274,8 +274,18 @@ rc=$?
     --dptrain "$dptrain" --extra "--test-data none" --dry-run >/dev/null 2>&1 || fail "--dry-run failed"
 "$src/launch/scaling.sh" --out "$out" --ranks 1 --mode strong --steps 12 --warmup 2 --batch-size 32 \
     --dptrain "$dptrain" --extra "--test-data none" >"$work/reuse.log" 2>&1 || { cat "$work/reuse.log"; fail "reuse exit"; }
-grep -q "strong/ranks2 is not part of the sweep" "$out/scaling.md" &&
-  grep -q "weak/ranks1 is not part of the sweep" "$out/scaling.md" && ! grep -q "^## Weak" "$out/scaling.md" ||
-  { cat "$out/scaling.md"; fail "a reused --out: earlier runs must be named and left out"; }
-echo "ok: SIGTERM stops the run with a checkpoint; partial and earlier runs are left out of the report"
+# The first sweep was moved whole to OUT/previous-<time>/, where report.py still reports it.
+prev=$(ls -d "$out"/previous-* 2>/dev/null | head -n 1)
+[[ -n $prev ]] && grep -q "moved the previous sweep in $out to $prev" "$work/reuse.log" ||
+  { cat "$work/reuse.log"; fail "a reused --out: the previous sweep was not moved aside"; }
+for d in strong/ranks1 strong/ranks2 weak/ranks1 weak/ranks2; do
+  [[ -s $prev/$d/metrics.jsonl ]] || fail "a reused --out: $prev/$d/metrics.jsonl is missing"
+done
+[[ -s $prev/sweep.json && -s $prev/scaling.md && ! -e $out/weak && ! -e $out/strong/ranks2 ]] ||
+  fail "a reused --out: want the old sweep.json and report in $prev and only the new runs in $out"
+! grep -q "^## Weak" "$out/scaling.md" && grep -q "^## Strong" "$out/scaling.md" ||
+  { cat "$out/scaling.md"; fail "a reused --out: the new report must hold only the new sweep"; }
+"$py" "$src/launch/report.py" "$prev" --no-plots >"$work/prev.log" 2>&1 && grep -q "^## Weak" "$prev/scaling.md" ||
+  { cat "$work/prev.log"; fail "report.py on the moved previous sweep failed"; }
+echo "ok: SIGTERM stops the run with a checkpoint; a partial run is left out of the report; a reused --out keeps the previous sweep"
 echo "PASS"
