@@ -325,7 +325,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     ar->add_option("--max-bytes", opt.max_bytes, "largest message")->capture_default_str();
     ar->add_option("--factor", opt.factor, "size multiplier between steps")->capture_default_str();
-    ar->add_option("--iters", opt.iters, "timed iterations per round (0 = about --budget seconds per size)")
+    ar->add_option("--iters", opt.iters,
+                   "timed iterations per round (0 = about --budget seconds per size, 3 to 1000 per round)")
         ->capture_default_str();
     ar->add_option("--warmup", opt.warmup, "untimed iterations per size")->capture_default_str();
     ar->add_option("--rounds", opt.rounds,

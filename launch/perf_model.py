@@ -150,7 +150,15 @@ def sweep_dirs(sweep: Path, sweep_meta: dict) -> dict[str, list[Path]]:
 
 
 def sweep_runs(dirs: dict[str, list[Path]], warmup: int) -> dict:
-    return {mode: {int(d.name[len("ranks"):]): read_run(d, warmup) for d in ds} for mode, ds in dirs.items()}
+    """{mode: {ranks: run}}; a run that report.py would mark noisy (‡) carries "noise", its
+    warning, since the medians it is calibrated or judged by hide the slow steps."""
+    runs: dict = {}
+    for mode, ds in dirs.items():
+        for d in ds:
+            run = read_run(d, warmup)
+            run["noise"] = report.noise_note(report.summarize_run(d, mode, warmup))
+            runs.setdefault(mode, {})[int(d.name[len("ranks"):])] = run
+    return runs
 
 
 def params_of(dirs: dict[str, list[Path]]) -> int:
@@ -241,6 +249,10 @@ def main() -> int:
         intercept = c0 - slope * b0
     else:
         slope, intercept = ones[0]["compute_ms"] / bs[0], 0.0
+    for mode, o in ((m, runs[m][1]) for m in ("strong", "weak") if m in runs and 1 in runs[m]):
+        if o["noise"]:
+            print(f"warning: the calibration run is noisy, and every prediction inherits it: {o['noise']}",
+                  file=sys.stderr)
     data_per_row = statistics.mean(o["data_ms"] / o["global_batch"] for o in ones)
     optim_ms = statistics.mean(o["optim_ms"] for o in ones)
     threads = ones[0]["threads"]
@@ -278,7 +290,10 @@ def main() -> int:
             pr = predict_step_ms(n, b)
             predictions.setdefault(mode, {})[str(n)] = round(pr["step_ms"], 4)
             err = (pr["step_ms"] - r["step_ms"]) / r["step_ms"]
-            rows.append((mode, n, b, r["step_ms"], pr["step_ms"], err, r["comm_ms"], pr["comm_ms"], pr["source"]))
+            # The marks of report.py: † ranks sharing cores, ‡ a noisy measurement.
+            mark = (" †" if n * threads > cores else "") + (" ‡" if r["noise"] else "")
+            rows.append((mode, f"{n}{mark}", b, r["step_ms"], pr["step_ms"], err, r["comm_ms"], pr["comm_ms"],
+                         pr["source"]))
 
     model = {"alpha_s": alpha, "beta_bytes_per_s": beta, "fit_geomean_rel_error": fit_err,
              "fit_max_bytes": args.fit_max_bytes,
@@ -304,6 +319,9 @@ def main() -> int:
           "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for mode, n, b, meas, pred, err, mcomm, pcomm, source in rows:
         md.append(f"| {mode} | {n} | {b} | {meas:.3f} | {pred:.3f} | {err:+.1%} | {mcomm:.3f} | {pcomm:.3f} | {source} |")
+    if any("†" in n or "‡" in n for _, n, *_ in rows):
+        md += ["", f"† more ranks × threads than the {cores} core(s): ranks share cores (not a scaling measurement). "
+                   "‡ a noisy measurement (mean or p90 step far above the median; see the warnings)."]
 
     # Cluster predictions: large MLP and the default MLP, per-GPU batch 128 (weak scaling).
     md += ["", "## Predicted efficiency on GPU clusters (weak scaling, per-GPU batch 128)", "",
