@@ -219,9 +219,18 @@ def partial_run(run_dir: Path) -> str | None:
     if stop is not None:
         by = "--stop-at-step" if stop.get("reason") == "--stop-at-step" else stop.get("signal", "a signal")
         return f"stopped by {by} after step {stop.get('step', last)}"
+    # dptrain closes a complete run with a "done" record (older versions did not).
+    if any(r.get("type") == "done" for r in records):
+        return None
     asked = config.get("steps")
     if isinstance(asked, int) and asked > 0 and last < asked:
         return f"ended after step {last} of {asked} (killed or timed out)"
+    # An --epochs run: every epoch ends with an "eval" record. Without any (older versions
+    # wrote them only with a test split) there is nothing to tell by.
+    epochs = config.get("epochs")
+    evals = [r["epoch"] for r in records if r.get("type") == "eval" and isinstance(r.get("epoch"), int)]
+    if (not isinstance(asked, int) or asked <= 0) and isinstance(epochs, int) and evals and max(evals) + 1 < epochs:
+        return f"ended in epoch {max(evals) + 2} of {epochs}, after step {last} (killed or timed out)"
     return None
 
 

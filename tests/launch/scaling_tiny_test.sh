@@ -207,6 +207,41 @@ EOF
   echo "ok: perf_model.py end to end (fit, predictions into report.py, model.md)"
 fi
 
+# report.partial_run on hand-made runs: the done record, --steps and --epochs runs, stops.
+"$py" - "$src/launch" "$work/pr" <<'EOF' || exit 1
+import json, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import report
+base = Path(sys.argv[2])
+def run(name, config, records):
+    d = base / name
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps(config))
+    (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return report.partial_run(d)
+train = lambda s: {"type": "train", "step": s}
+ev = lambda e, s: {"type": "eval", "epoch": e, "step": s}
+cases = {
+    "steps, done": (run("a", {"steps": 4}, [train(1), train(4), {"type": "done", "step": 4}]), None),
+    "steps, killed": (run("b", {"steps": 4}, [train(1), train(2)]), "ended after step 2 of 4"),
+    "epochs, done": (run("c", {"steps": 0, "epochs": 3}, [train(1), ev(0, 2), train(3), {"type": "done", "step": 6}]), None),
+    "epochs, killed": (run("d", {"steps": 0, "epochs": 3}, [train(1), ev(0, 2), train(3), ev(1, 4), train(5)]),
+                       "ended in epoch 3 of 3, after step 5"),
+    "epochs, old and complete": (run("e", {"steps": 0, "epochs": 2}, [train(1), ev(0, 2), train(3), ev(1, 4)]), None),
+    "signal": (run("f", {"steps": 9}, [train(1), {"type": "stop", "step": 1, "signal": "SIGUSR1"}]),
+               "stopped by SIGUSR1 after step 1"),
+    "stopped, resumed, done": (run("g", {"steps": 3}, [train(1), {"type": "stop", "step": 1, "signal": "SIGTERM"},
+                                                      train(2), train(3), {"type": "done", "step": 3}]), None),
+}
+bad = [f"{k}: got {got!r}, want {want!r}" for k, (got, want) in cases.items()
+       if (want is None and got is not None) or (want is not None and (got is None or want not in got))]
+for b in bad:
+    print("FAIL: report.partial_run", b)
+sys.exit(1 if bad else 0)
+EOF
+echo "ok: report.partial_run tells complete runs from killed and stopped ones"
+
 # ---------------------------------------------------------------- 3. clear failures
 "$src/launch/scaling.sh" --out "$work/bad1" --ranks 1,3 --mode strong --batch-size 64 --steps 4 --warmup 1 \
     --dptrain "$dptrain" >"$work/bad1.log" 2>&1
