@@ -88,6 +88,9 @@ class Run {
   void load_data();
   void setup_files(const std::string& resolved_config_json);
   void write_config_json();  // rank 0, RUN_DIR/config.json from config_text_ (none: nothing)
+  // Rank 0, a run without --resume: a UserError when the run dir holds another run's
+  // records or the checkpoint dir its checkpoints.
+  void refuse_used_dirs() const;
   void build_model();
   void print_banner();
   nlohmann::json resume_config() const;

@@ -48,6 +48,9 @@ void Run::setup_files(const std::string& resolved_config_json) {
       "(or a --run-dir other than none)");
   agree_on_user_errors(comm_, [&] {
     if (!root_) return;
+    // A new run (no --resume) never writes over another one's records or beside its
+    // checkpoints (a later --resume auto would take the newest of either run).
+    if (cfg_.resume.empty()) refuse_used_dirs();
     if (!run_dir_.empty() && !cfg_.dry_run) {
       const bool created = !path_exists(run_dir_);
       make_dirs(run_dir_, "--run-dir");
@@ -99,6 +102,27 @@ void Run::setup_files(const std::string& resolved_config_json) {
       ensure_file_writable(file, flag, /*parent_may_be_created=*/create_dir && cfg_.dry_run);
     }
   });
+}
+
+void Run::refuse_used_dirs() const {
+  const std::string hint =
+      concat("continue it with --resume auto",
+             run_dir_.empty() ? "" : concat(" (or dptrain --config ", run_dir_, "/resume.toml)"),
+             ", or start the new run elsewhere (another --run-dir",
+             cfg_.checkpoint_dir.empty() ? "" : "/--checkpoint-dir", "; delete the old one to start over)");
+  if (!run_dir_.empty()) {
+    const std::string metrics = run_dir_ + "/metrics.jsonl";
+    std::ifstream in(metrics);
+    std::string line;
+    std::int64_t records = 0;
+    while (std::getline(in, line)) records += line.empty() ? 0 : 1;
+    DP_USER_CHECK(records == 0, "--run-dir ", run_dir_, " already holds a run (", metrics, ": ", records,
+                  " record(s)): ", hint);
+  }
+  if (checkpoint_dir_.empty()) return;
+  const std::vector<std::string> old = list_checkpoints(checkpoint_dir_);
+  DP_USER_CHECK(old.empty(), "--checkpoint-dir ", checkpoint_dir_, " already holds ", old.size(),
+                " checkpoint(s) of a run (newest ", old.front(), "): ", hint);
 }
 
 void Run::write_config_json() {

@@ -105,6 +105,21 @@ else
 fi
 expect_exact 2 'ckpt-step0000000020.dpckpt: checkpoint is at step 20, the run ends at step 20 \(nothing left' -- \
   "${fin[@]}" --resume "$work/fin/checkpoints/ckpt-step0000000020.dpckpt"
+# A new run (no --resume) does not write over a finished one, nor beside its checkpoints;
+# the dry run says so too, and the old run is untouched.
+lines_before=$(wc -l <"$work/fin/metrics.jsonl")
+expect_exact 2 "--run-dir $work/fin already holds a run \\($work/fin/metrics.jsonl: [0-9]+ record\\(s\\)\\): continue it with --resume auto" \
+  -- "${fin[@]}"
+expect_exact 2 "--run-dir $work/fin already holds a run" -- "${fin[@]}" --dry-run
+expect_exact 2 "--checkpoint-dir $work/fin/checkpoints already holds [0-9]+ checkpoint\\(s\\) of a run" -- \
+  --model linreg --data synthetic-linreg --steps 20 --progress none --run-dir none --checkpoint-dir "$work/fin/checkpoints"
+cases=$((cases + 1))
+if [[ $(wc -l <"$work/fin/metrics.jsonl") -eq $lines_before ]]; then
+  echo "ok:   refused new runs left the finished run's metrics.jsonl alone"
+else
+  echo "FAIL: a refused new run changed $work/fin/metrics.jsonl"
+  failures=$((failures + 1))
+fi
 # resume.toml names its paths absolutely: it continues the run from any directory.
 mkdir -p "$work/sub"
 (cd "$work/sub" && "$dptrain" --model linreg --data synthetic-linreg --steps 20 --progress none --run-dir rel \
