@@ -256,7 +256,10 @@ def sigterm_as_interrupt() -> None:
 def run_dptrain(dptrain: Path, ranks: int, args: list[str], run_dir: Path, *, bind: str = "default",
                 extra_mpirun: list[str] | None = None, timeout_s: float = 3600) -> dict:
     """Runs `mpirun -n RANKS [flags] DPTRAIN ARGS --run-dir RUN_DIR` and returns
-    {"cmd", "wall_s", "config", "train", "eval"} (train/eval: the metrics.jsonl records)."""
+    {"cmd", "wall_s", "config", "train", "eval"} (train/eval: the metrics.jsonl records).
+    RUN_DIR is the benchmark's own: an earlier run in it is removed first (dptrain refuses
+    to start a new run over an old one)."""
+    remove_tree(run_dir)
     flags, env_add = mpi_flags(ranks)
     cmd = (["mpirun", "-n", str(ranks)] + flags + binding_flags(bind) + (extra_mpirun or []) +
            [str(dptrain)] + args + ["--run-dir", str(run_dir)])

@@ -260,7 +260,6 @@ def run_dptrain(args, dptrain: Path, batch: int, data_args: list[str], run_dir: 
                 "--beta2", "0.999", "--eps", "1e-8", "--seed", str(args.seed), "--progress", "none",
                 "--check-every", "0"] +
                (["--tf32"] if args.tf32 else []) + args.dptrain_args.split())
-    bl.remove_tree(run_dir)
     run = bl.run_dptrain(dptrain, 1, dp_args, run_dir, bind=args.bind, timeout_s=args.timeout)
     cfg = run["config"]
     want = "cpu" if args.cpu_selftest else "cuda"
