@@ -126,6 +126,9 @@ mkdir -p "$work/sub"
   --stop-at-step 10 >/dev/null 2>&1)
 expect_exact 0 "resuming from $work/sub/rel/checkpoints/ckpt-step0000000010.dpckpt: step 10 of 20" -- \
   --config "$work/sub/rel/resume.toml"
+# Checkpoint flags with nowhere to put checkpoints are refused.
+expect 2 '--checkpoint-every/--stop-at-step/--resume auto need a place for checkpoints: pass --checkpoint-dir' -- \
+  --model linreg --data synthetic-linreg --steps 20 --checkpoint-every 5
 # A --stop-at-step that can never come is refused: beyond the run, or not after the resume.
 expect_exact 2 '--stop-at-step 50 is beyond the run.s last step 40' -- --model linreg --data synthetic-linreg \
   --steps 40 --stop-at-step 50 --progress none --run-dir "$work/beyond"
