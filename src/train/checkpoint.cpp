@@ -1,6 +1,5 @@
 #include "src/train/checkpoint.h"
 
-#include <dirent.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -74,26 +73,18 @@ bool write_all(std::FILE* f, const void* data, std::size_t nbytes) {
 }
 
 void remove_stale_temporaries(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return;
-  while (const dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
+  for (const std::string& name : list_dir(dir))
     if (name.rfind(".ckpt-step", 0) == 0 && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0)
       std::remove((dir + "/" + name).c_str());
-  }
-  ::closedir(d);
 }
 
 }  // namespace
 
 std::vector<std::string> list_checkpoints(const std::string& dir) {
   std::vector<std::pair<std::int64_t, std::string>> found;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (const dirent* e = ::readdir(d)) {
-      const std::int64_t step = step_of(e->d_name);
-      if (step >= 0) found.emplace_back(step, dir + "/" + e->d_name);
-    }
-    ::closedir(d);
+  for (const std::string& name : list_dir(dir)) {
+    const std::int64_t step = step_of(name);
+    if (step >= 0) found.emplace_back(step, dir + "/" + name);
   }
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<std::string> out;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -91,6 +92,9 @@ class Run {
   // Rank 0, a run without --resume: a UserError when the run dir holds another run's
   // records or the checkpoint dir its checkpoints.
   void refuse_used_dirs() const;
+  // Rank 0: the checkpoint dir, --export and --trace can be written (created where needed;
+  // a dry run only checks that they could be); a UserError naming the flag otherwise.
+  void check_outputs() const;
   void build_model();
   void print_banner();
   nlohmann::json resume_config() const;
@@ -130,17 +134,20 @@ class Run {
 
   DataSplits data_;
   std::string run_dir_, checkpoint_dir_;
-  // Rank 0: the run dir setup_files created for this call (it did not exist). A run that
-  // ends before its first step (a refused --resume, a run found complete) removes it again
-  // while it holds nothing but empty files; once training starts it stays. Declared before
-  // metrics_, so metrics.jsonl is closed when this goes.
+  // Rank 0: the run dir setup_files created for this call (it did not exist). A call that
+  // ends before its first step (a refusal, a run found complete) takes it away again: the
+  // config.json and resume.toml it wrote there, then the dir while it holds nothing but
+  // empty files and directories. Once training starts it stays. Declared before metrics_,
+  // so metrics.jsonl is closed when this goes.
   struct FreshRunDir {
     std::string path;
     FreshRunDir() = default;
     FreshRunDir(const FreshRunDir&) = delete;
     FreshRunDir& operator=(const FreshRunDir&) = delete;
     ~FreshRunDir() {
-      if (!path.empty()) (void)remove_dir_if_hollow(path);
+      if (path.empty()) return;
+      for (const char* name : {"/config.json", "/resume.toml"}) (void)std::remove((path + name).c_str());
+      (void)remove_dir_if_hollow(path);
     }
   } fresh_run_dir_;
   MetricsLog metrics_;       // rank 0 only

@@ -54,7 +54,11 @@ void Run::setup_files(const std::string& resolved_config_json) {
     if (!run_dir_.empty() && !cfg_.dry_run) {
       const bool created = !path_exists(run_dir_);
       make_dirs(run_dir_, "--run-dir");
+      // From here a call that ends before its first step takes this dir away again.
       if (created) fresh_run_dir_.path = run_dir_;
+    }
+    check_outputs();  // before anything is written: a refusal leaves no half-made run dir
+    if (!run_dir_.empty() && !cfg_.dry_run) {
       json c = resolved_config_json.empty() ? json::object() : json::parse(resolved_config_json);
       c["world_size"] = world_;
       c["threads_per_rank"] = threads_;
@@ -86,43 +90,43 @@ void Run::setup_files(const std::string& resolved_config_json) {
       // On --resume the old records stay until resume() knows the step it continues after.
       metrics_.open(run_dir_ + "/metrics.jsonl", /*keep_existing=*/!cfg_.resume.empty());
     }
-    // Find out now, not after hours of training, that the outputs cannot be written. A dry
-    // run creates nothing: there, what would be created must be creatable.
-    const bool writes_checkpoints = cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0;
-    if (writes_checkpoints && !cfg_.dry_run) ensure_writable_dir(checkpoint_dir_, "--checkpoint-dir");
-    if (writes_checkpoints && cfg_.dry_run) ensure_dir_creatable(checkpoint_dir_, "--checkpoint-dir");
-    if (cfg_.dry_run && !run_dir_.empty()) ensure_dir_creatable(run_dir_, "--run-dir");
-    // --export/--trace FILE: a missing directory is created (a dry run checks that it could be).
-    for (const auto& [file, flag] :
-         {std::pair<const std::string&, const char*>{cfg_.export_path, "--export"},
-          std::pair<const std::string&, const char*>{cfg_.trace_path, "--trace"}}) {
-      if (file.empty()) continue;
-      const bool create_dir = !path_exists(parent_dir(file));
-      if (create_dir && !cfg_.dry_run) make_dirs(parent_dir(file), flag);
-      ensure_file_writable(file, flag, /*parent_may_be_created=*/create_dir && cfg_.dry_run);
-    }
   });
 }
 
+void Run::check_outputs() const {
+  // Find out now, not after hours of training, that the outputs cannot be written. A dry
+  // run creates nothing: there, what would be created must be creatable.
+  const bool writes_checkpoints = cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0;
+  if (writes_checkpoints && !cfg_.dry_run) ensure_writable_dir(checkpoint_dir_, "--checkpoint-dir");
+  if (writes_checkpoints && cfg_.dry_run) ensure_dir_creatable(checkpoint_dir_, "--checkpoint-dir");
+  if (cfg_.dry_run && !run_dir_.empty()) ensure_dir_creatable(run_dir_, "--run-dir");
+  // --export/--trace FILE: a missing directory is created (a dry run checks that it could be).
+  for (const auto& [file, flag] : {std::pair<const std::string&, const char*>{cfg_.export_path, "--export"},
+                                   std::pair<const std::string&, const char*>{cfg_.trace_path, "--trace"}}) {
+    if (file.empty()) continue;
+    const bool create_dir = !path_exists(parent_dir(file));
+    if (create_dir && !cfg_.dry_run) make_dirs(parent_dir(file), flag);
+    ensure_file_writable(file, flag, /*parent_may_be_created=*/create_dir && cfg_.dry_run);
+  }
+}
+
 void Run::refuse_used_dirs() const {
-  const std::string hint =
-      concat("continue it with --resume auto",
-             run_dir_.empty() ? "" : concat(" (or dptrain --config ", run_dir_, "/resume.toml)"),
-             ", or start the new run elsewhere (another --run-dir",
-             cfg_.checkpoint_dir.empty() ? "" : "/--checkpoint-dir", "; delete the old one to start over)");
   if (!run_dir_.empty()) {
     const std::string metrics = run_dir_ + "/metrics.jsonl";
     std::ifstream in(metrics);
     std::string line;
-    std::int64_t records = 0;
-    while (std::getline(in, line)) records += line.empty() ? 0 : 1;
-    DP_USER_CHECK(records == 0, "--run-dir ", run_dir_, " already holds a run (", metrics, ": ", records,
-                  " record(s)): ", hint);
+    bool records = false;
+    while (!records && std::getline(in, line)) records = !line.empty();
+    DP_USER_CHECK(!records, "--run-dir ", run_dir_, " already holds a run (", metrics,
+                  "): continue it with --resume auto (dptrain --config ", run_dir_,
+                  "/resume.toml), or give the new run another --run-dir (delete the old one to start over)");
   }
   if (checkpoint_dir_.empty()) return;
   const std::vector<std::string> old = list_checkpoints(checkpoint_dir_);
   DP_USER_CHECK(old.empty(), "--checkpoint-dir ", checkpoint_dir_, " already holds ", old.size(),
-                " checkpoint(s) of a run (newest ", old.front(), "): ", hint);
+                " checkpoint(s) of a run (newest ", old.front(),
+                "): continue it with --resume auto and this --checkpoint-dir, or give the new run another "
+                "one (delete the old one to start over)");
 }
 
 void Run::write_config_json() {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -108,41 +109,45 @@ std::string parent_dir(const std::string& path) {
   return path.substr(0, slash);
 }
 
-namespace {
-
-// The entries of dir (without . and ..) appended to names; false when it cannot be read.
-bool list_dir(const std::string& dir, std::vector<std::string>* names) {
+std::vector<std::string> list_dir(const std::string& dir) {
+  std::vector<std::string> names;
   DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return false;
+  if (d == nullptr) return names;
   while (const dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
-    if (name != "." && name != "..") names->push_back(name);
+    if (name != "." && name != "..") names.push_back(name);
   }
   ::closedir(d);
+  return names;
+}
+
+namespace {
+
+// Appends dir's empty files and directories, deepest first, to doomed; false (and nothing
+// of value is touched) when its tree holds anything else. depth bounds the descent.
+bool collect_hollow(const std::string& dir, int depth, std::vector<std::string>* doomed) {
+  struct stat st;
+  if (depth < 0 || ::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+  for (const std::string& name : list_dir(dir)) {
+    const std::string path = dir + "/" + name;
+    if (::lstat(path.c_str(), &st) != 0) return false;
+    if (S_ISREG(st.st_mode) && st.st_size == 0)
+      doomed->push_back(path);
+    else if (!S_ISDIR(st.st_mode) || !collect_hollow(path, depth - 1, doomed))
+      return false;
+  }
+  doomed->push_back(dir);
   return true;
 }
 
 }  // namespace
 
 bool remove_dir_if_hollow(const std::string& dir) {
-  // First look at everything, then remove: a directory with anything of value is left whole.
-  std::vector<std::string> files, subdirs, names;
-  if (!list_dir(dir, &names)) return false;
-  for (const std::string& name : names) {
-    const std::string path = dir + "/" + name;
-    struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) return false;
-    std::vector<std::string> inner;
-    if (S_ISREG(st.st_mode) && st.st_size == 0)
-      files.push_back(path);
-    else if (S_ISDIR(st.st_mode) && list_dir(path, &inner) && inner.empty())
-      subdirs.push_back(path);
-    else
-      return false;
-  }
-  for (const std::string& f : files) (void)::unlink(f.c_str());
-  for (const std::string& d : subdirs) (void)::rmdir(d.c_str());
-  return ::rmdir(dir.c_str()) == 0;
+  // First look at everything, then remove: a tree with anything of value is left whole.
+  std::vector<std::string> doomed;
+  if (!collect_hollow(dir, 16, &doomed)) return false;
+  for (const std::string& path : doomed) (void)std::remove(path.c_str());
+  return !path_exists(dir);
 }
 
 }  // namespace dp

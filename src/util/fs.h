@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace dp {
 
@@ -29,10 +30,11 @@ bool fsync_dir(const std::string& dir);
 std::string absolute_path(const std::string& path);
 // Directory part of a path ("." when there is none).
 std::string parent_dir(const std::string& path);
-// Removes dir when it holds nothing but empty files and empty directories (what a run
-// refused before its first step leaves in the run dir it created), those included.
-// Anything else in it (a byte of data, a link, a deeper tree) keeps all of it.
-// Returns true when dir is gone.
+// The names in dir (without . and ..), in no particular order; empty when dir cannot be read.
+std::vector<std::string> list_dir(const std::string& dir);
+// Removes dir when its whole tree holds nothing but empty files and directories (what a
+// run refused before its first step leaves in the run dir it created), those included.
+// Anything else in it (a byte of data, a link) keeps all of it. Returns true when dir is gone.
 bool remove_dir_if_hollow(const std::string& dir);
 
 }  // namespace dp

@@ -107,14 +107,14 @@ expect_exact 2 'ckpt-step0000000020.dpckpt: checkpoint is at step 20, the run en
   "${fin[@]}" --resume "$work/fin/checkpoints/ckpt-step0000000020.dpckpt"
 # A new run (no --resume) does not write over a finished one, nor beside its checkpoints;
 # the dry run says so too, and the old run is untouched.
-lines_before=$(wc -l <"$work/fin/metrics.jsonl")
-expect_exact 2 "--run-dir $work/fin already holds a run \\($work/fin/metrics.jsonl: [0-9]+ record\\(s\\)\\): continue it with --resume auto" \
+cp "$work/fin/metrics.jsonl" "$work/fin-metrics.before"
+expect_exact 2 "--run-dir $work/fin already holds a run \\($work/fin/metrics.jsonl\\): continue it with --resume auto \\(dptrain --config $work/fin/resume.toml\\)" \
   -- "${fin[@]}"
 expect_exact 2 "--run-dir $work/fin already holds a run" -- "${fin[@]}" --dry-run
-expect_exact 2 "--checkpoint-dir $work/fin/checkpoints already holds [0-9]+ checkpoint\\(s\\) of a run" -- \
+expect_exact 2 "--checkpoint-dir $work/fin/checkpoints already holds [0-9]+ checkpoint\\(s\\) of a run .*continue it with --resume auto and this --checkpoint-dir" -- \
   --model linreg --data synthetic-linreg --steps 20 --progress none --run-dir none --checkpoint-dir "$work/fin/checkpoints"
 cases=$((cases + 1))
-if [[ $(wc -l <"$work/fin/metrics.jsonl") -eq $lines_before ]]; then
+if cmp -s "$work/fin/metrics.jsonl" "$work/fin-metrics.before"; then
   echo "ok:   refused new runs left the finished run's metrics.jsonl alone"
 else
   echo "FAIL: a refused new run changed $work/fin/metrics.jsonl"
@@ -152,6 +152,14 @@ expect_exact 2 'nope.dpckpt' -- --model linreg --data synthetic-linreg --steps 2
   --run-dir "$work/refused" --progress none
 expect_exact 2 'ckpt-step0000000020.dpckpt: checkpoint is at step 20' -- "${fin[@]}" \
   --resume "$work/fin/checkpoints/ckpt-step0000000020.dpckpt"
+# Outputs that cannot be written are refused before the new run dir gets any file.
+touch "$work/afile"
+expect_exact 2 "--checkpoint-dir: cannot create $work/afile/ck" -- --model linreg --data synthetic-linreg \
+  --steps 20 --checkpoint-every 5 --checkpoint-dir "$work/afile/ck" --run-dir "$work/refused" --progress none
+expect_exact 2 "--export: cannot write $work/afile/m.safetensors" -- --model linreg --data synthetic-linreg \
+  --steps 20 --export "$work/afile/m.safetensors" --run-dir "$work/refused" --progress none
+expect_exact 2 'nope.dpckpt' -- --model linreg --data synthetic-linreg --steps 20 --resume "$work/nope.dpckpt" \
+  --checkpoint-every 5 --checkpoint-dir "$work/refused/a/b" --run-dir "$work/refused" --progress none
 cases=$((cases + 1))
 if [[ -e $work/refused ]]; then
   echo "FAIL: a refused --resume left the new run dir $work/refused behind"

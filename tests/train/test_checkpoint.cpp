@@ -228,8 +228,8 @@ TEST_CASE("fault specs parse, and malformed ones are refused naming --inject-fau
   CHECK(injector.active(dp::Fault::Kind::slow, 2));
 }
 
-// remove_dir_if_hollow: what a refused run leaves (empty files, empty directories) goes;
-// one byte of data, a deeper tree or a link anywhere keeps everything.
+// remove_dir_if_hollow: what a refused run leaves (empty files, empty directories at any
+// depth) goes; one byte of data or a link anywhere keeps everything.
 TEST_CASE("remove_dir_if_hollow removes only a directory of empty files and directories", "[fs]") {
   TempDir tmp;
   const std::string run = tmp.file("run");
@@ -246,12 +246,19 @@ TEST_CASE("remove_dir_if_hollow removes only a directory of empty files and dire
     CHECK(dp::is_regular_file(run + "/metrics.jsonl"));
     CHECK(dp::is_directory(run + "/checkpoints"));
   }
-  SECTION("a non-empty sub-directory keeps it all") {
-    dp::make_dirs(run + "/checkpoints/deeper", "--run-dir");
+  SECTION("empty directories and files at any depth go") {
+    dp::make_dirs(run + "/checkpoints/a/b", "--run-dir");
+    dp::test::write_bytes(run + "/checkpoints/a/empty", {});
+    CHECK(dp::remove_dir_if_hollow(run));
+    CHECK_FALSE(dp::path_exists(run));
+  }
+  SECTION("a byte deep down keeps it all") {
+    dp::make_dirs(run + "/checkpoints/a/b", "--run-dir");
     dp::test::write_bytes(run + "/metrics.jsonl", {});
+    dp::test::write_bytes(run + "/checkpoints/a/b/data", {'x'});
     CHECK_FALSE(dp::remove_dir_if_hollow(run));
     CHECK(dp::is_regular_file(run + "/metrics.jsonl"));
-    CHECK(dp::is_directory(run + "/checkpoints/deeper"));
+    CHECK(dp::is_regular_file(run + "/checkpoints/a/b/data"));
   }
   SECTION("a link keeps it all") {
     dp::make_dirs(run, "--run-dir");
