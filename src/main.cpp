@@ -46,6 +46,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dptrain: error: %s\n", s.message().c_str());
     return 1;
   }
+  // Again: an MPI library that installs handlers of its own for these signals in MPI_Init
+  // must not take them over.
+  dp::install_stop_handlers();
   dp::MpiCommunicator* comm = nullptr;
   if (dp::Status s = dp::MpiCommunicator::create(MPI_COMM_WORLD, &comm); !s.ok()) {
     std::fprintf(stderr, "dptrain: error: %s\n", s.message().c_str());
@@ -94,6 +97,8 @@ int main(int argc, char** argv) {
     const dp::TrainResult result = dp::train(cfg, *comm, resolved);
     // Stopped politely by a signal, after a checkpoint: the shell's code for that signal.
     if (result.stop_signal != 0) return finish(128 + result.stop_signal);
+    // A dry run trains no step to stop after: a stop signal received meanwhile ends it as one.
+    if (cfg.dry_run && dp::stop_requested() != 0) return finish(128 + dp::stop_requested());
   } catch (const dp::UserError& e) {
     if (root) std::fprintf(stderr, "dptrain: error: %s\n", e.what());
     return finish(2);
