@@ -256,6 +256,12 @@ def main() -> int:
     data_per_row = statistics.mean(o["data_ms"] / o["global_batch"] for o in ones)
     optim_ms = statistics.mean(o["optim_ms"] for o in ones)
     threads = ones[0]["threads"]
+    other = sorted({f"{m} {n}: {r['threads']}" for m, by_n in runs.items() for n, r in by_n.items()
+                    if r["threads"] != threads})
+    if other:
+        print(f"warning: the runs use other BLAS thread counts than the 1-rank calibration ({threads}): "
+              f"{', '.join(other)}; the model assumes {threads} per rank everywhere (sweep with a fixed "
+              "scaling.sh --threads T)", file=sys.stderr)
 
     sync = load_syncstep(args.syncstep)
     for n, d in sync.items():
@@ -291,7 +297,8 @@ def main() -> int:
             predictions.setdefault(mode, {})[str(n)] = round(pr["step_ms"], 4)
             err = (pr["step_ms"] - r["step_ms"]) / r["step_ms"]
             # The marks of report.py: † ranks sharing cores, ‡ a noisy measurement.
-            mark = (" †" if n * threads > cores else "") + (" ‡" if r["noise"] else "")
+            shares = not sweep_meta.get("multi_host") and n * max(r["threads"] or 1, 1) > cores
+            mark = (" †" if shares else "") + (" ‡" if r["noise"] else "")
             rows.append((mode, f"{n}{mark}", b, r["step_ms"], pr["step_ms"], err, r["comm_ms"], pr["comm_ms"],
                          pr["source"]))
 
