@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "src/util/cgroup.h"
 #include "src/util/check.h"
 
 namespace dp::bench {
@@ -47,47 +48,22 @@ double stat_value(const std::string& path, const std::string& key) {
   return 0.0;
 }
 
-// The smallest limit - (usage - inactive_file) from dir up to root, or -1 without a limit.
-double headroom_up_to(const std::string& root, std::string dir, const char* limit_file,
-                      const char* usage_file) {
+}  // namespace
+
+double cgroup_headroom_bytes(const std::string& cgroup_root, const std::string& proc_cgroup) {
   double best = -1.0;
-  for (;;) {
-    const std::optional<double> limit = read_number(dir + "/" + limit_file);
-    const std::optional<double> usage = read_number(dir + "/" + usage_file);
-    // cgroup v1 reports "no limit" as a huge number (PAGE_COUNTER_MAX pages).
-    if (limit && usage && *limit < 0x1p60) {
+  for (const CgroupDirs& h : cgroup_dirs("memory", cgroup_root, proc_cgroup)) {
+    for (const std::string& dir : h.dirs) {
+      const std::optional<double> limit =
+          read_number(dir + (h.v2 ? "/memory.max" : "/memory.limit_in_bytes"));
+      const std::optional<double> usage =
+          read_number(dir + (h.v2 ? "/memory.current" : "/memory.usage_in_bytes"));
+      // cgroup v1 reports "no limit" as a huge number (PAGE_COUNTER_MAX pages); v2 as "max".
+      if (!limit || !usage || *limit >= 0x1p60) continue;
       const double in_use = *usage - stat_value(dir + "/memory.stat", "inactive_file");
       const double left = std::max(0.0, *limit - std::max(0.0, in_use));
       best = best < 0 ? left : std::min(best, left);
     }
-    if (dir.size() <= root.size()) return best;
-    dir = dir.substr(0, dir.rfind('/'));
-  }
-}
-
-}  // namespace
-
-double cgroup_headroom_bytes(const std::string& cgroup_root, const std::string& proc_cgroup) {
-  // Lines "ID:CONTROLLERS:PATH": "0::PATH" is cgroup v2, "N:memory:PATH" (or a list that
-  // names memory) is v1. In a cgroup namespace PATH may not exist under the mount point:
-  // then the mount point itself is this process's cgroup.
-  std::ifstream in(proc_cgroup);
-  std::string line;
-  double best = -1.0;
-  while (std::getline(in, line)) {
-    const std::size_t a = line.find(':'), b = line.find(':', a + 1);
-    if (a == std::string::npos || b == std::string::npos) continue;
-    const std::string controllers = "," + line.substr(a + 1, b - a - 1) + ",";
-    std::string path = line.substr(b + 1);
-    if (!path.empty() && path.back() == '/') path.pop_back();
-    const bool v2 = controllers == ",,";
-    if (!v2 && controllers.find(",memory,") == std::string::npos) continue;
-    const std::string root = v2 ? cgroup_root : cgroup_root + "/memory";
-    const std::string own =
-        std::ifstream(root + path + "/" + (v2 ? "memory.max" : "memory.limit_in_bytes")) ? root + path : root;
-    const double left = v2 ? headroom_up_to(root, own, "memory.max", "memory.current")
-                           : headroom_up_to(root, own, "memory.limit_in_bytes", "memory.usage_in_bytes");
-    if (left >= 0) best = best < 0 ? left : std::min(best, left);
   }
   return best;
 }

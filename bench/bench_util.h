@@ -15,11 +15,11 @@ std::uint64_t parse_size(const std::string& text, const char* flag);
 // 0 when neither can be read.
 double available_memory_bytes();
 
-// What cgroup memory limits leave, in bytes: the smallest limit - usage over the cgroup of
-// this process and its ancestors (v2: memory.max and memory.current; v1: memory.limit_in_bytes
-// and memory.usage_in_bytes), page cache that can be dropped (inactive_file) counted as free.
-// cgroup_root: where the hierarchy is mounted (/sys/fs/cgroup); proc_cgroup: the process's
-// /proc/self/cgroup. A negative value when no limit applies or nothing can be read.
+// What cgroup memory limits leave, in bytes: the smallest limit - usage over the memory
+// cgroup of this process and its ancestors (src/util/cgroup.h; v2: memory.max and
+// memory.current, v1: memory.limit_in_bytes and memory.usage_in_bytes), page cache that can
+// be dropped (inactive_file) counted as free. cgroup_root: where the hierarchies are
+// mounted; proc_cgroup: the process's /proc/self/cgroup. Negative when no limit applies.
 double cgroup_headroom_bytes(const std::string& cgroup_root = "/sys/fs/cgroup",
                              const std::string& proc_cgroup = "/proc/self/cgroup");
 

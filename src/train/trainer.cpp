@@ -87,8 +87,8 @@ void Run::setup_threads() {
   else if (cfg_.threads == 0 && from_env == 0 && share.allowed < share.per_rank)
     threads_note_ =
         concat("note: this rank may only run on ", share.allowed, " of the ", share.per_rank,
-               " cores that are its share of the node (mpirun binds ranks to cores by default), so it "
-               "uses ",
+               " cores that are its share of the node (its affinity mask: mpirun binds ranks to cores by "
+               "default), so it uses ",
                threads_, " BLAS thread(s); mpirun --bind-to none (or --map-by slot:PE=", share.per_rank,
                ") lets it use ", share.per_rank);
 }

@@ -53,16 +53,17 @@ TrainResult train(const Config& cfg, Communicator& comm, const std::string& reso
 // throws UserError naming the flag. train() calls it first.
 void validate_config(const Config& cfg, int world_size);
 
-// The cores the ranks on this host may run on together: the union of their affinity
-// masks, which a cgroup cpuset, taskset or a scheduler's allocation makes smaller than the
-// host's core count. Ranks on one host are those with the same host name. Collective.
+// The cores the ranks on this host run on together: the union of their affinity masks
+// (mpirun's binding, taskset, a cgroup cpuset narrow them). Ranks on one host are those
+// with the same host name. Collective. The --print-topology oversubscription note uses it.
 int node_cores(Communicator& comm);
 
-// BLAS threads per rank when --threads is 0: the node's cores (node_cores) divided among
-// its ranks, but no more than the cores this process may run on (its affinity mask).
+// BLAS threads per rank when --threads is 0: the cores the job may use on this node (its
+// cgroup cpuset, else the host's online cores, at least node_cores) divided among the
+// node's ranks, but no more than the cores this process may run on (its affinity mask).
 struct CpuShare {
   int allowed = 1;   // cores in this process's affinity mask
-  int per_rank = 1;  // the node's cores / ranks on the node
+  int per_rank = 1;  // the job's cores on the node / ranks on the node
   int threads = 1;   // min of the two
 };
 CpuShare cpu_share(int node_cores, int local_size);

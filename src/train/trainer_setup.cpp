@@ -16,6 +16,7 @@
 #include "src/train/faults.h"
 #include "src/train/trainer.h"
 #include "src/train/trainer_internal.h"
+#include "src/util/cgroup.h"
 #include "src/util/check.h"
 #include "src/util/fs.h"
 
@@ -59,7 +60,12 @@ CpuShare cpu_share(int node_cores, int local_size) {
   CpuShare share;
   const cpu_set_t mine = affinity_mask();
   share.allowed = std::max(1, CPU_COUNT(&mine));
-  share.per_rank = std::max(1, node_cores / std::max(1, local_size));
+  // Not the union of the masks alone: where mpirun binds each rank to one core, that union
+  // is just the bound cores, and the note that binding costs threads could never show.
+  const int cpuset = cgroup_cpuset_count();
+  const int online = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int job_cores = std::max(node_cores, cpuset > 0 ? std::min(cpuset, online) : online);
+  share.per_rank = std::max(1, job_cores / std::max(1, local_size));
   share.threads = std::max(1, std::min(share.allowed, share.per_rank));
   return share;
 }
@@ -197,8 +203,7 @@ void agree_device(const Config& cfg, Communicator& comm, DeviceChoice* d) {
 }
 
 std::string affinity_text() {
-  cpu_set_t set;
-  if (::sched_getaffinity(0, sizeof set, &set) != 0) return "?";
+  const cpu_set_t set = affinity_mask();
   std::string out;
   for (int c = 0; c < CPU_SETSIZE; ++c) {
     if (!CPU_ISSET(c, &set)) continue;

@@ -69,6 +69,13 @@ TEST_CASE("cgroup_headroom_bytes: the smallest limit - usage up the hierarchy", 
     CHECK(dp::bench::cgroup_headroom_bytes(root, proc) < 0);
     CHECK(dp::bench::cgroup_headroom_bytes(root, tmp.file("missing")) < 0);
   }
+  SECTION("v2: a leaf without the memory controller under a limited parent") {
+    write_text(proc, "0::/job/step\n");
+    write_text(root + "/job/memory.max", std::to_string(256 * 1024 * 1024) + "\n");
+    write_text(root + "/job/memory.current", "0\n");
+    dp::make_dirs(root + "/job/step", "test");
+    CHECK(dp::bench::cgroup_headroom_bytes(root, proc) == Approx(256 * kMiB));
+  }
   SECTION("usage over the limit leaves nothing") {
     write_text(proc, "0::/\n");
     write_text(root + "/memory.max", "1000\n");
