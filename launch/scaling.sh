@@ -120,6 +120,8 @@ done
   die "--ranks lists a rank count twice: '$ranks'"
 [[ -z "$prediction" || -f "$prediction" ]] || die "--model-prediction: no such file: $prediction"
 [[ -z "$bucket" || $bucket =~ ^[0-9]*\.?[0-9]+$ ]] || die "--bucket-mb must be a number >= 0, got '$bucket'"
+[[ ! " $extra " =~ \ --(run-dir|checkpoint-dir|resume)[\ =] ]] ||
+  die "--extra must not set --run-dir, --checkpoint-dir or --resume: every run gets its own OUT/<mode>/ranks<N>"
 
 # Every configuration is checked before anything runs: a sweep should not die at its last run
 # (here the batch arithmetic; below, dptrain --dry-run checks the rest).
@@ -135,8 +137,12 @@ for m in "${modes[@]}"; do
 done
 
 # Interrupted before the first run (the checks below take a second or two): say so.
-trap 'echo "scaling.sh: interrupted before the first run: nothing ran" >&2; exit 130' INT
-trap 'echo "scaling.sh: terminated before the first run: nothing ran" >&2; exit 143' TERM
+arm_early_traps() {
+  trap 'echo "scaling.sh: interrupted before the first run: nothing ran" >&2; exit 130' INT
+  trap 'echo "scaling.sh: terminated before the first run: nothing ran" >&2; exit 143' TERM
+  trap - HUP
+}
+arm_early_traps
 
 if [[ $dptrain != /* ]]; then
   [[ -x $dptrain ]] && dptrain="$(pwd)/$dptrain" || dptrain="$root/$dptrain"
@@ -202,7 +208,9 @@ if (( ! dry_run )); then
     k=1
     while [[ -e $aside ]]; do aside="$out/previous-$(date +%Y%m%d-%H%M%S)-$k"; k=$((k + 1)); done
     mkdir "$aside" || die "cannot create $aside for the previous sweep in $out"
+    trap '' INT TERM HUP  # the move is not cut in half: the previous sweep stays whole
     for f in "${previous[@]}"; do mv "$out/$f" "$aside/" || die "cannot move $out/$f to $aside"; done
+    arm_early_traps
     echo "scaling.sh: moved the previous sweep in $out to $aside (its report: launch/report.py $aside)"
   fi
 fi

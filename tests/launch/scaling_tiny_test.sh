@@ -267,6 +267,11 @@ rc=$?
 [[ $rc -eq 3 ]] && grep -q "weak scaling on 1 rank(s) failed (exit 3)" "$work/bad4.log" &&
   grep -q -- "non-finite" "$work/bad4.log" ||
   { cat "$work/bad4.log"; fail "a failing run: exit $rc, want 3 naming the run and dptrain's error"; }
+"$src/launch/scaling.sh" --out "$work/bad5" --ranks 1 --dptrain "$dptrain" --extra "--run-dir elsewhere" \
+    >"$work/bad5.log" 2>&1
+rc=$?
+[[ $rc -eq 2 ]] && grep -q -- "--extra must not set --run-dir" "$work/bad5.log" && [[ ! -d "$work/bad5" ]] ||
+  { cat "$work/bad5.log"; fail "--extra with --run-dir: exit $rc, want 2 before anything is created"; }
 echo "ok: failures are reported"
 
 # ---------------------------------------------------------------- 4. stopping and reusing --out
