@@ -32,10 +32,16 @@ void crash_mid_checkpoint() {
 }  // namespace
 
 void Run::setup_files(const std::string& resolved_config_json) {
+  bool created_default = false;  // rank 0 made the default runs/<time> just now
   if (cfg_.run_dir != "none") {
     // Rank 0 decides (a timestamped default must be the same name everywhere).
-    if (root_) run_dir_ = cfg_.run_dir.empty() ? default_run_dir() : cfg_.run_dir;
+    agree_on_user_errors(comm_, [&] {
+      if (!root_) return;
+      created_default = cfg_.run_dir.empty() && !cfg_.dry_run;
+      run_dir_ = cfg_.run_dir.empty() ? default_run_dir(/*create=*/created_default) : cfg_.run_dir;
+    });
     DP_CHECK_OK(broadcast_sized(comm_, &run_dir_, 0));
+    if (created_default) fresh_run_dir_.path = run_dir_;  // a refusal from here takes it away
   }
   checkpoint_dir_ = !cfg_.checkpoint_dir.empty() ? cfg_.checkpoint_dir
                     : !run_dir_.empty()          ? run_dir_ + "/checkpoints"
@@ -52,7 +58,7 @@ void Run::setup_files(const std::string& resolved_config_json) {
     // checkpoints (a later --resume auto would take the newest of either run).
     if (cfg_.resume.empty()) refuse_used_dirs();
     if (!run_dir_.empty() && !cfg_.dry_run) {
-      const bool created = !path_exists(run_dir_);
+      const bool created = created_default || !path_exists(run_dir_);
       make_dirs(run_dir_, "--run-dir");
       // From here a call that ends before its first step takes this dir away again.
       if (created) fresh_run_dir_.path = run_dir_;

@@ -17,8 +17,9 @@ namespace dp {
 // The cores this process may run on, as a list of ranges: "0-3,8".
 std::string affinity_text();
 
-// runs/<YYYYmmdd-HHMMSS>[-N] (rank 0 decides; the caller broadcasts it).
-std::string default_run_dir();
+// runs/<YYYYmmdd-HHMMSS>[-N] (rank 0 decides; the caller broadcasts it). create: made here,
+// atomically, under a name no other run has (else only a name that does not exist yet).
+std::string default_run_dir(bool create);
 
 // Each rank evaluates samples r, r+W, r+2W, ... of the split (no padding, so each counts
 // once) in batches of eval_rows; the sums are all-reduced.

@@ -1,12 +1,15 @@
 // The parts of a run that are decided before the first step: configuration checks,
 // threads, the run directory, and evaluation (shared by every epoch).
 #include <sched.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <thread>
 #include <vector>
@@ -215,15 +218,25 @@ std::string affinity_text() {
   return out;
 }
 
-std::string default_run_dir() {
+std::string default_run_dir(bool create) {
   char stamp[32];
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
   ::localtime_r(&t, &tm);
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-  std::string dir = std::string("runs/") + stamp;
-  for (int i = 1; is_directory(dir) || is_regular_file(dir); ++i) dir = concat("runs/", stamp, "-", i);
-  return dir;
+  if (create) make_dirs("runs", "--run-dir");
+  for (int i = 0;; ++i) {
+    const std::string dir = i == 0 ? concat("runs/", stamp) : concat("runs/", stamp, "-", i);
+    if (!create) {
+      if (!path_exists(dir)) return dir;
+      continue;
+    }
+    // mkdir, not a look first: two runs started in the same second (an array job, a
+    // sweep) must not both take one name.
+    if (::mkdir(dir.c_str(), 0777) == 0) return dir;
+    if (errno != EEXIST)
+      throw UserError(concat("--run-dir: cannot create ", dir, ": ", std::strerror(errno)));
+  }
 }
 
 EvalResult evaluate_split(const kernels::Context& ctx, Communicator& comm, Mlp& model, const float* params,
