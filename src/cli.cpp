@@ -182,7 +182,8 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
 
   group_ = "Checkpoints and failures";
   add("--checkpoint-every", c.checkpoint_every,
-      "steps between checkpoints (0 = none at all; with N > 0 the last step gets one too)");
+      "steps between checkpoints (0 = none but at a stop signal, --stop-at-step and the end of a resumed "
+      "run; with N > 0 the last step gets one too)");
   add("--checkpoint-dir", c.checkpoint_dir, "where checkpoints go (default RUN_DIR/checkpoints)");
   add("--keep-checkpoints", c.keep_checkpoints, "how many of the newest checkpoints to keep");
   add("--resume", c.resume,

@@ -45,6 +45,9 @@ struct Ema {
   }
 };
 
+// A finished run's parameters in its run dir (safetensors, as --export writes them).
+inline constexpr const char* kRunDirModel = "model.safetensors";
+
 class Run {
  public:
   Run(const Config& cfg, Communicator& comm, const std::string& resolved_config_json, const TrainHooks& hooks)
@@ -70,7 +73,10 @@ class Run {
   // --dry-run: everything was checked in the constructor; say so and train nothing.
   TrainResult dry_run();
   TrainResult already_complete();  // --resume auto found nothing left to train
-  void export_params();            // --export (rank 0 writes; every rank agrees on errors)
+  // Writes `values` (a host buffer in the model's layout, read on rank 0) as safetensors:
+  // --export, or RUN_DIR/model.safetensors (flag "--run-dir", written without a line).
+  // Rank 0 writes; every rank agrees on errors.
+  void export_params(const std::string& path, const char* flag, const float* values, std::int64_t steps);
 
  private:
   void setup_threads();
@@ -89,6 +95,9 @@ class Run {
   void load_data();
   void setup_files(const std::string& resolved_config_json);
   void write_config_json();  // rank 0, RUN_DIR/config.json from config_text_ (none: nothing)
+  // RUN_DIR/model.safetensors (a finished run's parameters) in this run's buffer layout;
+  // a UserError when it holds another model.
+  std::vector<float> read_model_file(const std::string& path) const;
   // Rank 0, a run without --resume: a UserError when the run dir holds another run's
   // records or the checkpoint dir its checkpoints.
   void refuse_used_dirs() const;

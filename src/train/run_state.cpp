@@ -311,14 +311,39 @@ TrainResult Run::already_complete() {
   result.steps = total_steps_;
   // The final parameters are there only when they came from the final checkpoint.
   if (step_ == total_steps_) result.params = params_.to_host(ctx_);
-  if (!cfg_.export_path.empty()) {
-    agree_on_user_errors(comm_, [&] {
-      DP_USER_CHECK(step_ == total_steps_, "--export ", cfg_.export_path,
-                    ": the run left no checkpoint, so its trained parameters are gone (nothing to export)");
-    });
-    export_params();
+  if (cfg_.export_path.empty()) return result;
+  if (step_ == total_steps_) {
+    export_params(cfg_.export_path, "--export", host_params(), step_);
+    return result;
   }
+  // No final checkpoint: the model the run wrote into its run dir when it finished.
+  std::vector<float> saved;
+  const std::string model = run_dir_ + "/" + kRunDirModel;
+  agree_on_user_errors(comm_, [&] {
+    DP_USER_CHECK(!run_dir_.empty() && is_regular_file(model), "--export ", cfg_.export_path,
+                  ": the run left no checkpoint and no ", run_dir_.empty() ? "RUN_DIR" : run_dir_, "/",
+                  kRunDirModel, ", so its trained parameters are gone (nothing to export)");
+    if (root_) saved = read_model_file(model);
+  });
+  export_params(cfg_.export_path, "--export", saved.data(), total_steps_);
   return result;
+}
+
+std::vector<float> Run::read_model_file(const std::string& path) const {
+  const ParamLayout& layout = model_->layout();
+  const std::vector<NamedTensor> tensors = read_safetensors(path);
+  std::vector<float> values(static_cast<std::size_t>(layout.buffer_count()), 0.0f);
+  DP_USER_CHECK(tensors.size() == layout.tensors().size(), path, ": holds ", tensors.size(),
+                " tensors, this run's model has ", layout.tensors().size());
+  for (const NamedTensor& t : tensors) {
+    const TensorView* view = nullptr;
+    for (const TensorView& v : layout.tensors())
+      if (v.name == t.name) view = &v;
+    DP_USER_CHECK(view != nullptr && view->shape == t.shape, path, ": tensor ", t.name,
+                  " is not one of this run's model (another model's file?)");
+    std::copy(t.data.begin(), t.data.end(), values.begin() + view->offset);
+  }
+  return values;
 }
 
 // How to continue: RUN_DIR/resume.toml holds every flag of this run plus --resume auto.
@@ -329,21 +354,23 @@ std::string Run::resume_hint() const {
   return "continue: the same command with --resume auto";
 }
 
-void Run::export_params() {
+void Run::export_params(const std::string& path, const char* flag, const float* values, std::int64_t steps) {
   const bool classify = model_->loss_kind() == LossKind::softmax_xent;
   agree_on_user_errors(comm_, [&] {
     if (!root_) return;
     std::string hidden_text;
     for (auto h : cfg_.hidden) hidden_text += (hidden_text.empty() ? "" : ",") + std::to_string(h);
-    write_safetensors(cfg_.export_path, model_->layout(), host_params(),
+    write_safetensors(path, model_->layout(), values,
                       {{"format", "pt"},
                        {"producer", "dptrain " DPTRAIN_VERSION},
                        {"model", cfg_.model},
                        {"hidden", hidden_text},
                        {"loss", classify ? "softmax_cross_entropy" : "mse"},
-                       {"steps", std::to_string(step_)}});
+                       {"steps", std::to_string(steps)}},
+                      flag);
   });
-  progress_->print_line(concat("exported ", model_->param_count(), " parameters to ", cfg_.export_path));
+  if (std::string(flag) == "--export")
+    progress_->print_line(concat("exported ", model_->param_count(), " parameters to ", path));
 }
 
 }  // namespace dp

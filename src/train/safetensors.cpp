@@ -45,7 +45,7 @@ bool natural_less(const std::string& a, const std::string& b) {
 }  // namespace
 
 void write_safetensors(const std::string& path, const ParamLayout& layout, const float* values,
-                       const std::map<std::string, std::string>& metadata) {
+                       const std::map<std::string, std::string>& metadata, const char* flag) {
   // Natural name order, so the file lists layers.0 first and layers.10 after layers.9.
   std::vector<const TensorView*> order;
   for (const auto& t : layout.tensors()) order.push_back(&t);
@@ -65,7 +65,7 @@ void write_safetensors(const std::string& path, const ParamLayout& layout, const
 
   const std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  DP_USER_CHECK(f != nullptr, "--export: cannot create ", tmp, ": ", std::strerror(errno));
+  DP_USER_CHECK(f != nullptr, flag, ": cannot create ", tmp, ": ", std::strerror(errno));
   std::uint8_t len_le[8];
   for (int i = 0; i < 8; ++i)
     len_le[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
@@ -79,9 +79,9 @@ void write_safetensors(const std::string& path, const ParamLayout& layout, const
   ok = (std::fclose(f) == 0) && ok;
   if (!ok) {
     std::remove(tmp.c_str());
-    throw UserError(concat("--export: writing ", path, " failed: ", std::strerror(saved_errno)));
+    throw UserError(concat(flag, ": writing ", path, " failed: ", std::strerror(saved_errno)));
   }
-  DP_USER_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "--export: cannot rename ", tmp, " to ", path,
+  DP_USER_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, flag, ": cannot rename ", tmp, " to ", path,
                 ": ", std::strerror(errno));
 }
 

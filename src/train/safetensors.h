@@ -22,9 +22,9 @@ struct NamedTensor {
 
 // Writes the float32 tensors of `layout` (views into `values`) in layers.0, layers.1, ...
 // order. Written to PATH.tmp, flushed, then renamed over PATH (never a half-written file).
-// Throws UserError naming the file when it cannot be written.
+// Throws UserError naming `flag` and the file when it cannot be written.
 void write_safetensors(const std::string& path, const ParamLayout& layout, const float* values,
-                       const std::map<std::string, std::string>& metadata);
+                       const std::map<std::string, std::string>& metadata, const char* flag = "--export");
 
 // Reads an F32 safetensors file, tensors in file order; every header field is checked
 // against the file size, and the tensors must cover the data section without holes or

@@ -617,7 +617,9 @@ void Run::finish(TrainResult* result) {
                                  " as asked (--stop-at-step); the checkpoint is in ", checkpoint_dir_, "; ",
                                  resume_hint()));
   } else {
-    // The run is complete: "--resume auto" finds it so even without a checkpoint.
+    // The run is complete: its model first (a later --resume auto --export copies it when
+    // there is no checkpoint), then the record by which "--resume auto" finds it complete.
+    if (!run_dir_.empty()) export_params(run_dir_ + "/" + kRunDirModel, "--run-dir", host_params(), step_);
     write_metrics({{"type", "done"}, {"step", step_}, {"settings", resume_config()}});
     metrics_.flush();
     const EvalResult& e = last_eval_;
@@ -637,7 +639,8 @@ void Run::finish(TrainResult* result) {
     progress_->print_line(concat("wrote the timeline of steps 1-", std::min(cfg_.trace_steps, step_), " to ",
                                  cfg_.trace_path, " (open it in ui.perfetto.dev or chrome://tracing)"));
   }
-  if (!cfg_.export_path.empty() && !result->stopped_early) export_params();
+  if (!cfg_.export_path.empty() && !result->stopped_early)
+    export_params(cfg_.export_path, "--export", host_params(), step_);
   result->params = params_.to_host(ctx_);
 }
 

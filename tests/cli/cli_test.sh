@@ -188,8 +188,21 @@ nock=(--model linreg --data synthetic-linreg --steps 12 --progress none --run-di
 "$dptrain" "${nock[@]}" --inject-fault nan@12:0 --on-nonfinite skip >/dev/null 2>&1
 expect_exact 0 'already complete \(.*nock/metrics.jsonl records its last step, and no valid checkpoint is left' \
   -- --config "$work/nock/resume.toml"
-expect_exact 2 'the run left no checkpoint, so its trained parameters are gone' -- \
+# Without a checkpoint, --export copies the model the run left in its run dir; without
+# that file either, the parameters are gone and the export is refused.
+expect_exact 0 "exported 11 parameters to $work/nock.safetensors" -- \
   --config "$work/nock/resume.toml" --export "$work/nock.safetensors"
+cases=$((cases + 1))
+if cmp -s <(tail -c 44 "$work/nock/model.safetensors") <(tail -c 44 "$work/nock.safetensors"); then
+  echo "ok:   the export of a finished run without checkpoints holds its model.safetensors' parameters"
+else
+  echo "FAIL: the export of $work/nock differs from its model.safetensors"
+  failures=$((failures + 1))
+fi
+mv "$work/nock/model.safetensors" "$work/nock-model.safetensors"
+expect_exact 2 'the run left no checkpoint and no .*nock/model.safetensors, so its trained parameters are gone' -- \
+  --config "$work/nock/resume.toml" --export "$work/nock2.safetensors"
+mv "$work/nock-model.safetensors" "$work/nock/model.safetensors"
 expect_exact 2 'nock/metrics.jsonl: this run dir holds a finished run with other settings \(--lr 0.001 in the finished run vs 0.5 now' \
   -- "${nock[@]}" --resume auto --lr 0.5
 expect_exact 2 'nock/metrics.jsonl: this run dir holds a finished run with other settings \(total steps \(--steps/--epochs\) 12 in the finished run vs 30 now' \
