@@ -232,9 +232,11 @@ void Run::resume() {
     ck = parse_checkpoint(bytes, path);
     check_compatible(ck, path, model_->layout(), resume_config());
     // --resume auto on a finished run (a chained or re-queued job) has nothing to do: a
-    // success. A checkpoint named by hand that has no steps left is a mistake.
-    DP_USER_CHECK(ck.step < total_steps_ || cfg_.resume == "auto", path, ": checkpoint is at step ", ck.step,
-                  ", the run ends at step ", total_steps_, " (nothing left to train)");
+    // success. A checkpoint named by hand that has no steps left is a mistake, unless it is
+    // named to --export its parameters.
+    DP_USER_CHECK(ck.step < total_steps_ || cfg_.resume == "auto" || !cfg_.export_path.empty(), path,
+                  ": checkpoint is at step ", ck.step, ", the run ends at step ", total_steps_,
+                  " (nothing left to train; with --export FILE its parameters are exported)");
     // A stop at or before the step a run resumes at would never come: it would run to the end.
     DP_USER_CHECK(ck.step >= total_steps_ || cfg_.stop_at_step == 0 || cfg_.stop_at_step > ck.step,
                   "--stop-at-step ", cfg_.stop_at_step, ": the run resumes at step ", ck.step, " (", path,
@@ -302,8 +304,9 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
 }
 
 TrainResult Run::already_complete() {
-  progress_->print_line(concat("--resume auto: the run is already complete (", complete_from_, "; ",
-                               total_steps_, " steps in all): nothing to train"));
+  progress_->print_line(concat(cfg_.resume == "auto" ? "--resume auto" : "--resume",
+                               ": the run is already complete (", complete_from_, "; ", total_steps_,
+                               " steps in all): nothing to train"));
   // A run dir created for this call (a new default runs/<time> beside a --checkpoint-dir)
   // holds only an empty metrics.jsonl: fresh_run_dir_ removes it when the Run ends.
   TrainResult result = base_result();

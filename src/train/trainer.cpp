@@ -534,7 +534,8 @@ TrainResult Run::dry_run() {
       "dry run: the flags, the data, the model and the device are valid on ", world_, " rank(s)",
       cfg_.resume.empty() ? ""
       : complete_ ? concat("; the run is already complete (", complete_from_, "): it would train nothing")
-                  : ", and so is the checkpoint to resume",
+      : step_ > 0 ? concat(", and so is the checkpoint to resume (step ", step_, ")")
+                  : "; there is no checkpoint to resume: it would start from step 0",
       "; nothing was trained or written"));
   return base_result();
 }

@@ -120,10 +120,17 @@ else
   echo "FAIL: a refused new run changed $work/fin/metrics.jsonl"
   failures=$((failures + 1))
 fi
+expect_exact 0 "exported 11 parameters to $work/fin-byname.safetensors" -- "${fin[@]}" \
+  --resume "$work/fin/checkpoints/ckpt-step0000000020.dpckpt" --export "$work/fin-byname.safetensors"
 # resume.toml names its paths absolutely: it continues the run from any directory.
 mkdir -p "$work/sub"
 (cd "$work/sub" && "$dptrain" --model linreg --data synthetic-linreg --steps 20 --progress none --run-dir rel \
   --stop-at-step 10 >/dev/null 2>&1)
+# A dry run says whether it found a checkpoint to resume.
+expect_exact 0 'dry run: .*, and so is the checkpoint to resume \(step 10\)' -- --config "$work/sub/rel/resume.toml" \
+  --dry-run
+expect_exact 0 'dry run: .*; there is no checkpoint to resume: it would start from step 0' -- --model linreg \
+  --data synthetic-linreg --steps 20 --progress none --run-dir "$work/nothing-yet" --resume auto --dry-run
 expect_exact 0 "resuming from $work/sub/rel/checkpoints/ckpt-step0000000010.dpckpt: step 10 of 20" -- \
   --config "$work/sub/rel/resume.toml"
 # Checkpoint flags with nowhere to put checkpoints are refused.
