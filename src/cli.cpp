@@ -78,10 +78,6 @@ std::string config_file_text(const nlohmann::ordered_json& table) {
   return out;
 }
 
-std::string OptionTable::to_config_file() const {
-  return config_file_text(to_json());
-}
-
 OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
   group_ = "Model";
   add("--model", c.model,

@@ -19,8 +19,6 @@ class OptionTable {
   OptionTable(CLI::App& app, Config& cfg);
   // Resolved values, typed, keyed like the config file (e.g. "batch-size").
   nlohmann::ordered_json to_json() const;
-  // The same as `key = value` lines: a valid --config file (TOML) that reproduces the run.
-  std::string to_config_file() const;
 
  private:
   template <typename T>

@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
       "4 a collective timed out (--comm-timeout: a rank died or hung), 128+N stopped by signal N.\n"
       "Signals: SIGTERM, SIGINT (Ctrl-C) or SIGUSR1 stop the run at the next check (about 50 ms of steps,\n"
       "at least one step), after a checkpoint\n"
-      "(with --checkpoint-dir or a run dir); exit 143, 130 or 138. A second Ctrl-C stops at once (under mpirun:\n"
+      "(with --checkpoint-dir or a run dir); exit 143, 130 or 138. A second Ctrl-C stops at once (under "
+      "mpirun:\n"
       "mpirun exits and the ranks die without a checkpoint).");
   app.set_version_flag("--version", "dptrain " DPTRAIN_VERSION);
   app.set_config("--config", "",
@@ -87,12 +88,8 @@ int main(int argc, char** argv) {
   dp::OptionTable table(app, cfg);
   if (const int code = dp::parse_command_line(argc, argv, root, app, cfg); code >= 0) return finish(code);
 
+  // Printed by the run once its set-up has accepted it (a refused call prints its error only).
   const std::string resolved = table.to_json().dump();
-  if (root) {
-    std::printf("# dptrain %s resolved configuration (a valid --config file):\n%s\n", DPTRAIN_VERSION,
-                table.to_config_file().c_str());
-    std::fflush(stdout);
-  }
 
   try {
     const dp::TrainResult result = dp::train(cfg, *comm, resolved);

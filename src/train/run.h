@@ -64,7 +64,7 @@ class Run {
     load_data();
     setup_files(resolved_config_json);
     build_model();
-    print_banner();
+    print_banner(resolved_config_json);
     resume();
     if (!cfg_.resume.empty() && !complete_) agree_on_user_errors(comm_, [&] { write_config_json(); });
   }
@@ -105,7 +105,9 @@ class Run {
   // a dry run only checks that they could be); a UserError naming the flag otherwise.
   void check_outputs() const;
   void build_model();
-  void print_banner();
+  // Rank 0: the resolved configuration as a --config file (once the set-up has accepted it,
+  // so that a refused call prints only its error), then the start line.
+  void print_banner(const std::string& resolved_config_json);
   nlohmann::json resume_config() const;
   void resume();
   // metrics.jsonl of the interrupted run: keep its records up to `step` (rank 0; agreed).

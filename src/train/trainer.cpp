@@ -16,6 +16,7 @@
 #include "comm/bootstrap.h"
 #include "kernels/buffer_stats.h"
 #include "kernels/device.h"
+#include "src/cli.h"
 #include "src/data/batch.h"
 #include "src/data/batch_loader.h"
 #include "src/data/sampler.h"
@@ -275,7 +276,12 @@ void Run::build_model() {
                                          cfg_.log_every);
 }
 
-void Run::print_banner() {
+void Run::print_banner(const std::string& resolved_config_json) {
+  if (root_ && !resolved_config_json.empty()) {
+    std::printf("# dptrain %s resolved configuration (a valid --config file):\n%s\n", DPTRAIN_VERSION,
+                config_file_text(nlohmann::ordered_json::parse(resolved_config_json)).c_str());
+    std::fflush(stdout);
+  }
   std::string layers;
   for (auto w : model_->widths()) layers += (layers.empty() ? "" : "-") + std::to_string(w);
   const Dataset& train = data_.train;
