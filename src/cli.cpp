@@ -49,7 +49,12 @@ bool value_from_config_file(const CLI::ParseError& e, const CLI::App& app, int a
 template <typename T>
 CLI::Option* OptionTable::add(const std::string& flags, T& field, const std::string& help) {
   fields_.emplace_back(config_key(flags), [&field] { return nlohmann::ordered_json(field); });
-  return app_.add_option(flags, field, help)->capture_default_str()->group(group_);
+  CLI::Option* opt = app_.add_option(flags, field, help)->capture_default_str()->group(group_);
+  // A scalar given twice takes the last value, as scripts that append an override expect
+  // (`... --steps 3 --steps 5` trains 5 steps). A list (--hidden) takes one value: itself.
+  if constexpr (!CLI::detail::is_mutable_container<T>::value)
+    opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  return opt;
 }
 
 CLI::Option* OptionTable::add_flag(const std::string& flags, bool& field, const std::string& help) {

@@ -306,6 +306,9 @@ void Run::print_banner(const std::string& resolved_config_json) {
           ? concat(", checkpoints every ", cfg_.checkpoint_every, " steps in ", checkpoint_dir_)
           : std::string()));
   if (threads_note_) progress_->print_line(*threads_note_);
+  if (cfg_.warmup_steps > total_steps_)
+    progress_->print_line(concat("note: --warmup-steps ", cfg_.warmup_steps, " is longer than the run (",
+                                 total_steps_, " steps): the learning rate never reaches --lr ", cfg_.lr));
 }
 
 bool Run::train_step(std::int64_t epoch, std::int64_t step_in_epoch) {

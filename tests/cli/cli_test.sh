@@ -133,6 +133,10 @@ expect_exact 0 'dry run: .*; there is no checkpoint to resume: it would start fr
   --data synthetic-linreg --steps 20 --progress none --run-dir "$work/nothing-yet" --resume auto --dry-run
 expect_exact 0 "resuming from $work/sub/rel/checkpoints/ckpt-step0000000010.dpckpt: step 10 of 20" -- \
   --config "$work/sub/rel/resume.toml"
+# A script's appended override wins; a warm-up longer than the run is pointed out.
+expect 0 'done: 5 steps' -- --model linreg --data synthetic-linreg --steps 3 --steps 5
+expect 0 'note: --warmup-steps 10 is longer than the run \(3 steps\)' -- --model linreg --data synthetic-linreg \
+  --steps 3 --warmup-steps 10
 # Checkpoint flags with nowhere to put checkpoints are refused.
 expect 2 '--checkpoint-every/--stop-at-step/--resume auto need a place for checkpoints: pass --checkpoint-dir' -- \
   --model linreg --data synthetic-linreg --steps 20 --checkpoint-every 5
