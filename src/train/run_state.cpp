@@ -191,7 +191,12 @@ void Run::resume() {
         path = candidate;
         return;
       } catch (const UserError& e) {
-        std::printf("warning: skipping checkpoint %s\n", e.what());
+        // Renamed out of the way (not deleted): otherwise the rotation would keep this newest
+        // but useless file and delete the good ones the run continues from.
+        const std::string aside = candidate + ".corrupt";
+        const bool moved = !cfg_.dry_run && std::rename(candidate.c_str(), aside.c_str()) == 0;
+        std::printf("warning: skipping checkpoint %s%s\n", e.what(),
+                    moved ? concat(" (renamed to ", aside, ")").c_str() : "");
         bytes.clear();
       }
     }

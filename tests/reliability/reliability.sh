@@ -157,9 +157,12 @@ resume_corrupt)
   expect_error 2 "ckpt-step0000000040.dpckpt: corrupt or truncated checkpoint \(CRC-32 mismatch\)"
   run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --resume auto
   [[ $rc -eq 0 ]] || fail "auto resume exit $rc"
-  grep -q 'warning: skipping checkpoint .*ckpt-step0000000040.dpckpt' "$work/out" || fail "corrupt file not reported"
+  grep -q 'warning: skipping checkpoint .*ckpt-step0000000040.dpckpt.* (renamed to .*ckpt-step0000000040.dpckpt.corrupt)' \
+    "$work/out" || fail "corrupt file not reported as renamed"
   grep -q 'resuming from .*ckpt-step0000000020.dpckpt' "$work/out" || fail "did not fall back to step 20"
-  echo "ok [$case_name]: corrupt checkpoint refused by name; auto resume fell back to step 20" ;;
+  # Renamed out of the rotation (kept for inspection): the checkpoints left are good ones.
+  [[ -f $ck40.corrupt && ! -e $ck40 ]] || fail "the corrupt file was not moved to $ck40.corrupt"
+  echo "ok [$case_name]: corrupt checkpoint refused by name; auto resume fell back to step 20 and set it aside" ;;
 resume_truncated)
   run 2 "${quick[@]}" --checkpoint-dir "$work/ck" --stop-at-step 20; [[ $rc -eq 0 ]] || fail "setup exit $rc"
   ck=$work/ck/ckpt-step0000000020.dpckpt
