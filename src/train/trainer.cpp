@@ -175,6 +175,11 @@ void Run::load_data() {
   DP_USER_CHECK(cfg_.batch_size <= samples, "--batch-size ", cfg_.batch_size,
                 " is larger than the training set (", samples, " samples): use at most ", samples,
                 " (that is full-batch training)");
+  // A step never spans two epochs, so one with more micro-batches than an epoch has would
+  // silently be a smaller step.
+  DP_USER_CHECK(cfg_.batch_size * cfg_.grad_accum <= samples, "--batch-size ", cfg_.batch_size,
+                " x --grad-accum ", cfg_.grad_accum, " = ", cfg_.batch_size * cfg_.grad_accum,
+                " samples per step is more than the training set (", samples, " samples): lower one of them");
   // An evaluation batch beyond the test split would only allocate rows never used.
   eval_rows_ =
       std::min(cfg_.eval_batch_size, std::max<std::int64_t>(1, data_.has_test ? data_.test.count : 1));
@@ -470,7 +475,7 @@ void Run::report_step(std::int64_t epoch, double loss, double lr, double grad_no
   st.epoch = epoch;
   st.loss = loss;
   st.lr = lr;
-  st.samples_per_s = static_cast<double>(cfg_.batch_size) / ema_step_.value;
+  st.samples_per_s = static_cast<double>(cfg_.batch_size * cfg_.grad_accum) / ema_step_.value;
   st.data_frac = ema_phase_[0].value / ema_step_.value;
   st.compute_frac = ema_phase_[1].value / ema_step_.value;
   st.comm_frac = ema_phase_[2].value / ema_step_.value;

@@ -137,6 +137,8 @@ expect_exact 0 "resuming from $work/sub/rel/checkpoints/ckpt-step0000000010.dpck
 expect 0 'done: 5 steps' -- --model linreg --data synthetic-linreg --steps 3 --steps 5
 expect 0 'note: --warmup-steps 10 is longer than the run \(3 steps\)' -- --model linreg --data synthetic-linreg \
   --steps 3 --warmup-steps 10
+expect 2 '--batch-size 500 x --grad-accum 3 = 1500 samples per step is more than the training set \(1000 samples\)' \
+  -- --model linreg --data synthetic-linreg --batch-size 500 --grad-accum 3 --steps 2
 # Checkpoint flags with nowhere to put checkpoints are refused.
 expect 2 '--checkpoint-every/--stop-at-step/--resume auto need a place for checkpoints: pass --checkpoint-dir' -- \
   --model linreg --data synthetic-linreg --steps 20 --checkpoint-every 5
