@@ -139,7 +139,6 @@ class Run {
   std::unique_ptr<NcclCommunicator> nccl_;  // --comm nccl only
 #endif
   int threads_ = 1;
-  int node_cores_ = 1;  // cores the ranks on this host may run on together (node_cores)
   std::optional<std::string> threads_note_;
   Stopwatch wall_;
 

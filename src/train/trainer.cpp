@@ -64,8 +64,7 @@ std::string fixed(double x, int digits) {
 void Run::setup_threads() {
   // --threads, else OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (what cluster scripts set),
   // else this rank's share of the node's cores.
-  node_cores_ = node_cores(comm_);
-  const CpuShare share = cpu_share(node_cores_, comm_.info().local_size);
+  const CpuShare share = cpu_share(comm_.info().local_size);
   int from_env = 0;
   for (const char* var : {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"}) {
     const char* value = std::getenv(var);
@@ -148,6 +147,8 @@ void Run::print_topology() {
   line.resize(kSlot - 1, ' ');
   std::vector<char> all(kSlot * static_cast<std::size_t>(world_));
   DP_CHECK_OK(comm_.all_gather(line.c_str(), all.data(), kSlot));
+  // Collective, like the gather above: every rank takes part before rank 0 goes on alone.
+  const int cores = node_cores(comm_);
   if (!root_) return;
   std::printf("topology (%d rank(s)):\n", world_);
   for (int r = 0; r < world_; ++r) {
@@ -156,12 +157,12 @@ void Run::print_topology() {
     std::printf("  %s\n", row.c_str());
   }
   // Ranks that take turns on cores measure the sharing, not the scaling (rank 0's host; its
-  // cores are those its ranks may run on, see node_cores).
-  if (me.local_size * threads_ > node_cores_)
+  // cores are those its ranks run on together, see node_cores).
+  if (me.local_size * threads_ > cores)
     std::printf(
         "note: host %s runs %d rank(s) x %d BLAS thread(s) on %d core(s): they take turns on the cores "
         "(oversubscribed)\n",
-        me.host.c_str(), me.local_size, threads_, node_cores_);
+        me.host.c_str(), me.local_size, threads_, cores);
   std::fflush(stdout);
 }
 

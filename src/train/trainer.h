@@ -59,13 +59,14 @@ void validate_config(const Config& cfg, int world_size);
 int node_cores(Communicator& comm);
 
 // BLAS threads per rank when --threads is 0: the cores the job may use on this node (its
-// cgroup cpuset, else the host's online cores, at least node_cores) divided among the
-// node's ranks, but no more than the cores this process may run on (its affinity mask).
+// cgroup cpuset, else the host's online cores; the ranks' masks lie inside both) divided
+// among the node's ranks, but no more than the cores this process may run on (its
+// affinity mask).
 struct CpuShare {
   int allowed = 1;   // cores in this process's affinity mask
   int per_rank = 1;  // the job's cores on the node / ranks on the node
   int threads = 1;   // min of the two
 };
-CpuShare cpu_share(int node_cores, int local_size);
+CpuShare cpu_share(int local_size);
 
 }  // namespace dp

@@ -59,7 +59,7 @@ int node_cores(Communicator& comm) {
   return std::max(1, CPU_COUNT(&node));
 }
 
-CpuShare cpu_share(int node_cores, int local_size) {
+CpuShare cpu_share(int local_size) {
   CpuShare share;
   const cpu_set_t mine = affinity_mask();
   share.allowed = std::max(1, CPU_COUNT(&mine));
@@ -67,7 +67,7 @@ CpuShare cpu_share(int node_cores, int local_size) {
   // is just the bound cores, and the note that binding costs threads could never show.
   const int cpuset = cgroup_cpuset_count();
   const int online = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  const int job_cores = std::max(node_cores, cpuset > 0 ? std::min(cpuset, online) : online);
+  const int job_cores = cpuset > 0 ? std::min(cpuset, online) : online;
   share.per_rank = std::max(1, job_cores / std::max(1, local_size));
   share.threads = std::max(1, std::min(share.allowed, share.per_rank));
   return share;
