@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "src/util/fs.h"
+#include "src/cli_errors.h"
 
 namespace dp {
 namespace {
@@ -12,36 +12,6 @@ namespace {
 std::string config_key(const std::string& flags) {
   const std::string first = flags.substr(0, flags.find(','));
   return first.substr(first.find_first_not_of('-'));
-}
-
-// The flag a CLI11 message is about ("--lr" in "Could not convert: --lr = abc"), or "".
-std::string flag_named_in(const std::string& what) {
-  const auto at = what.find("--");
-  if (at == std::string::npos) return "";
-  return what.substr(at, what.find_first_of(" =:", at) - at);
-}
-
-// Whether opt appears on the command line under any of its names: --name, --name=VALUE,
-// -b or -bVALUE. Scanning stops at a bare "--".
-bool on_command_line(int argc, char** argv, const CLI::Option& opt) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--") break;
-    for (const std::string& name : opt.get_lnames())
-      if (arg == "--" + name || arg.rfind("--" + name + "=", 0) == 0) return true;
-    for (const std::string& name : opt.get_snames())
-      if (arg.rfind("-" + name, 0) == 0 && arg.rfind("--", 0) != 0) return true;
-  }
-  return false;
-}
-
-// A bad value CLI11 reports ("Could not convert: --lr = abc", "--model: xx not in ...")
-// came from the --config file when its option is not on the command line.
-bool value_from_config_file(const CLI::ParseError& e, const CLI::App& app, int argc, char** argv) {
-  if (!dynamic_cast<const CLI::ConversionError*>(&e) && !dynamic_cast<const CLI::ValidationError*>(&e))
-    return false;
-  const CLI::Option* opt = app.get_option_no_throw(flag_named_in(e.what()));
-  return opt != nullptr && !on_command_line(argc, argv, *opt);
 }
 
 }  // namespace
@@ -219,31 +189,13 @@ int parse_command_line(int argc, char** argv, bool print, CLI::App& app, Config&
     if (print) std::printf("%s\n", e.what());
     return 0;
   } catch (const CLI::ParseError& e) {
-    if (print) {
-      // CLI11 names unknown config-file keys without the file; say which file and key.
-      const CLI::Option* config = app.get_config_ptr();
-      const std::string file = config && config->count() > 0 ? config->as<std::string>() : "";
-      std::string what = e.what();
-      const std::string extras = "INI was not able to parse ";
-      if (what.rfind(extras, 0) == 0) {
-        // CLI11 reads "[name]" as a section: its keys arrive as "name.key", and the
-        // section itself as "name.++".
-        const std::string key = what.substr(extras.size());
-        const auto dot = key.find('.');
-        if (dot != std::string::npos)
-          what = "section [" + key.substr(0, dot) +
-                 "] is not used: write every key at the top level, without [section] lines";
-        else
-          what = "unknown key '" + key + "' (keys are the long flags without --)";
-      }
-      if (dynamic_cast<const CLI::FileError*>(&e))
-        what = "--config: " +
-               (!file.empty() && is_directory(file) ? file + " is a directory, not a file" : what);
-      else if (!file.empty() &&
-               (dynamic_cast<const CLI::ConfigError*>(&e) || value_from_config_file(e, app, argc, argv)))
-        what = "--config " + file + ": " + what;
-      std::fprintf(stderr, "dptrain: error: %s (see --help)\n", what.c_str());
-    }
+    if (print)
+      std::fprintf(stderr, "dptrain: error: %s (see --help)\n", describe_parse_error(e, app, argc, argv).c_str());
+    return 2;
+  }
+  // CLI11 drops the empty entries of a list ("--hidden 64,,32" would train 64,32).
+  if (const std::string empty = empty_list_entry(app, argc, argv); !empty.empty()) {
+    if (print) std::fprintf(stderr, "dptrain: error: %s (see --help)\n", empty.c_str());
     return 2;
   }
   // mlp-large: the large preset, unless the user gave the widths.

@@ -7,10 +7,12 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <memory>
 
 #include "comm/bootstrap.h"
 #include "comm/mpi_comm.h"
 #include "src/cli.h"
+#include "src/cli_errors.h"
 #include "src/train/agree.h"
 #include "src/train/trainer.h"
 #include "src/util/check.h"
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
   app.set_config("--config", "",
                  "read options from a TOML/INI file (key = value, keys as the long flags without --); flags "
                  "on the command line override it");
+  app.config_formatter(std::make_shared<dp::ConfigFileFormat>());  // TOML/INI, byte-order mark allowed
   app.allow_config_extras(CLI::config_extras_mode::error);
   app.get_formatter()->column_width(34);
   dp::OptionTable table(app, cfg);

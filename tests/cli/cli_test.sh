@@ -58,6 +58,30 @@ expect 2 "^dptrain: error: --config $work/sections.toml: section \[train\] is no
 : >"$work/empty.npy"
 expect 2 "$work/empty.npy: empty file \(0 bytes\), not an NPY array" -- --data "npy:$work/empty.npy,$work/empty.npy"
 expect 2 '--seed: must be an integer >= 0, got -1' -- --seed -1
+# What CLI11 refuses, said so that a user sees what to type instead.
+expect 2 '^dptrain: error: unknown flag --epoch \(did you mean --epochs\?\)' -- --epoch 3
+expect 2 'unknown flag --Lr \(did you mean --lr\?\)' -- --Lr 0.1
+expect 2 'unknown flag --bogus \(see --help\)$' -- --bogus 1
+expect 2 'unknown flag -x \(the short flags are .*-b.*; long flags start with --\)' -- -x
+expect 2 "unexpected argument '3': every value follows its flag" -- 3
+expect 2 "--tf32 is a switch and takes no value; 'false' after it is left over \(write --tf32=false" -- --tf32 false
+expect 2 "--epochs: expected an integer, got '1.5'" -- --epochs 1.5
+expect 2 "--lr: expected a number, got 'abc'" -- --lr abc
+expect 2 "--tf32: expected true or false \(or no value\), got 'maybe'" -- --tf32=maybe
+expect 2 '--steps: needs a value \(an integer\), got the flag --dry-run' -- --steps --dry-run
+expect 2 "--epochs: expected an integer, got 'pochs' \(-epochs reads as -e pochs; long flags start with --\)" -- -epochs 3
+# Empty entries of a list are refused, not dropped (CLI11 alone trains 64,32 for 64,,32).
+expect 2 "--hidden: '64,,32' has an empty entry \(integers separated by ',', e.g. 256,128\)" -- --hidden 64,,32
+expect 2 "--hidden: '64,' has an empty entry" -- --hidden=64,
+printf 'hidden = [64,,32]\n' >"$work/hidden.toml"
+expect 2 "^dptrain: error: --config $work/hidden.toml: --hidden has an empty entry" -- --config "$work/hidden.toml"
+printf 'epoch = 2\n' >"$work/typo.toml"
+expect 2 "--config $work/typo.toml: unknown key 'epoch' \(did you mean epochs\?\)" -- --config "$work/typo.toml"
+printf 'epochs = 1.5\n' >"$work/epochs-float.toml"
+expect 2 "--config $work/epochs-float.toml: --epochs: expected an integer, got '1.5'" -- --config "$work/epochs-float.toml"
+# A config file saved by an editor that writes a UTF-8 byte-order mark, with CRLF line ends.
+printf '\xef\xbb\xbfmodel = "linreg"\r\ndata = "synthetic-linreg"\r\nsteps = 2\r\n' >"$work/bom.toml"
+expect 0 'done: 2 steps' -- --config "$work/bom.toml"
 expect 2 '--batch-size 99999999 is larger than the training set \(1000 samples\)' -- --model linreg \
   --data synthetic-linreg --batch-size 99999999
 # Outputs that cannot be written are refused at start, not after training.
@@ -258,10 +282,10 @@ printf 'lr = 0.01\nlearning_rate = 0.5\n' >"$work/bad.toml"
 expect 2 'learning_rate' -- --config "$work/bad.toml"
 # A bad value in the file names the file; the same value on the command line does not.
 printf 'lr = "abc"\n' >"$work/badvalue.toml"
-expect 2 "--config $work/badvalue.toml: Could not convert: --lr = abc" -- --config "$work/badvalue.toml"
+expect 2 "--config $work/badvalue.toml: --lr: expected a number, got 'abc'" -- --config "$work/badvalue.toml"
 printf 'steps = 3\n' >"$work/steps.toml"
-expect 2 "^dptrain: error: Could not convert: --lr = abc" -- --config "$work/steps.toml" --lr abc
-expect 2 "^dptrain: error: Could not convert: --batch-size = abc" -- --config "$work/steps.toml" -b abc
+expect 2 "^dptrain: error: --lr: expected a number, got 'abc'" -- --config "$work/steps.toml" --lr abc
+expect 2 "^dptrain: error: --batch-size: expected an integer, got 'abc'" -- --config "$work/steps.toml" -b abc
 
 # A good config file is applied, and the command line overrides it.
 printf 'model = "linreg"\ndata = "synthetic-linreg"\nlr = 0.02\nsteps = 3\nbatch-size = 100\n' >"$work/good.toml"

@@ -1,0 +1,273 @@
+#include "src/cli_errors.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <iterator>
+#include <sstream>
+#include <utility>
+
+#include "src/util/fs.h"
+
+namespace dp {
+namespace {
+
+// The flag a CLI11 message is about ("--lr" in "Could not convert: --lr = abc"), or "".
+std::string flag_named_in(const std::string& what) {
+  const auto at = what.find("--");
+  if (at == std::string::npos) return "";
+  return what.substr(at, what.find_first_of(" =:", at) - at);
+}
+
+// Whether opt appears on the command line under any of its names: --name, --name=VALUE,
+// -b or -bVALUE. Scanning stops at a bare "--".
+bool on_command_line(int argc, char** argv, const CLI::Option& opt) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    for (const std::string& name : opt.get_lnames())
+      if (arg == "--" + name || arg.rfind("--" + name + "=", 0) == 0) return true;
+    for (const std::string& name : opt.get_snames())
+      if (arg.rfind("-" + name, 0) == 0 && arg.rfind("--", 0) != 0) return true;
+  }
+  return false;
+}
+
+// A bad value CLI11 reports ("Could not convert: --lr = abc", "--model: xx not in ...")
+// came from the --config file when its option is not on the command line.
+bool value_from_config_file(const CLI::ParseError& e, const CLI::App& app, int argc, char** argv) {
+  if (!dynamic_cast<const CLI::ConversionError*>(&e) && !dynamic_cast<const CLI::ValidationError*>(&e))
+    return false;
+  const CLI::Option* opt = app.get_option_no_throw(flag_named_in(e.what()));
+  return opt != nullptr && !on_command_line(argc, argv, *opt);
+}
+
+std::string lower(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+std::string without_dashes(const std::string& flag) {
+  const auto at = flag.find_first_not_of('-');
+  return at == std::string::npos ? "" : flag.substr(at);
+}
+
+// Levenshtein distance: the fewest inserted, deleted or replaced characters from a to b.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];  // row[i-1][j-1]
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// "a", "a or b", "a, b or c".
+std::string join_or(const std::vector<std::string>& items) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == items.size() ? " or " : ", ") + items[i];
+  return out;
+}
+
+// "-0.1", "3", "1e-3": a value, even where it starts with '-'.
+bool is_number(const std::string& arg) {
+  char* end = nullptr;
+  std::strtod(arg.c_str(), &end);
+  return !arg.empty() && end == arg.c_str() + arg.size();
+}
+
+// The option an argument names ("--lr=0.1" -> --lr, "-b64" -> -b), or nullptr; *name gets
+// the name as typed.
+const CLI::Option* option_of(const CLI::App& app, const std::string& arg, std::string* name) {
+  *name = arg.rfind("--", 0) == 0 ? arg.substr(0, arg.find('=')) : arg.substr(0, 2);
+  return app.get_option_no_throw(*name);
+}
+
+// The first argument that looks like a flag but is none of the app's, described; or "".
+std::string unknown_flag(const CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-' || is_number(arg)) continue;
+    std::string name;
+    if (option_of(app, arg, &name) != nullptr) continue;
+    std::vector<std::string> longs, shorts;
+    for (const CLI::Option* opt : app.get_options()) {
+      for (const std::string& n : opt->get_lnames()) longs.push_back("--" + n);
+      for (const std::string& n : opt->get_snames()) shorts.push_back("-" + n);
+    }
+    if (name.rfind("--", 0) != 0)
+      return "unknown flag " + name + " (the short flags are " + join_or(shorts) +
+             "; long flags start with --)";
+    const std::vector<std::string> close = close_flags(name, longs);
+    return "unknown flag " + name + (close.empty() ? "" : " (did you mean " + join_or(close) + "?)");
+  }
+  return "";
+}
+
+// A word on the command line that no flag took: say which, and why when a switch before it
+// (which takes no separate value) left it over.
+std::string unexpected_argument(const CLI::App& app, int argc, char** argv) {
+  const std::vector<std::string> extras = app.remaining();
+  if (extras.empty()) return "an unexpected argument";
+  const std::string& extra = extras.front();
+  for (int i = 2; i < argc; ++i) {
+    if (extra != argv[i]) continue;
+    const std::string before = argv[i - 1];
+    std::string name;
+    const CLI::Option* opt = option_of(app, before, &name);
+    if (opt != nullptr && opt->get_expected_max() == 0 && before.find('=') == std::string::npos)
+      return name + " is a switch and takes no value; '" + extra + "' after it is left over (write " + name +
+             "=" + extra + " to set it)";
+    break;
+  }
+  return "unexpected argument '" + extra + "': every value follows its flag (e.g. --epochs 3)";
+}
+
+// What a value of opt must look like, for "expected ..., got ...".
+std::string expected_value(const CLI::Option& opt) {
+  if (opt.get_expected_max() == 0) return "true or false (or no value)";
+  const std::string type = opt.get_type_name();
+  std::string one = type == "INT"      ? "an integer"
+                    : type == "INT>=0" ? "an integer >= 0"
+                    : type == "FLOAT"  ? "a number"
+                                       : "a " + type;
+  if (opt.get_delimiter() == '\0') return one;
+  const std::string many = type == "INT" ? "integers" : type == "FLOAT" ? "numbers" : type + " values";
+  return many + " separated by '" + std::string(1, opt.get_delimiter()) + "'";
+}
+
+// "Could not convert: --epochs = 1.5" -> "--epochs: expected an integer, got '1.5'".
+std::string conversion_message(const std::string& what, const CLI::App& app, int argc, char** argv) {
+  const std::string prefix = "Could not convert: ";
+  const auto eq = what.find(" = ");
+  if (what.rfind(prefix, 0) != 0 || eq == std::string::npos) return what;
+  const std::string name = what.substr(prefix.size(), eq - prefix.size());
+  const std::string value = what.substr(eq + 3);
+  const CLI::Option* opt = app.get_option_no_throw(name);
+  if (opt == nullptr) return what;
+  std::string flag;
+  // "--steps --dry-run": the value was forgotten, and CLI11 took the next flag for it.
+  if (value.rfind("--", 0) == 0 && option_of(app, value, &flag) != nullptr)
+    return name + ": needs a value (" + expected_value(*opt) + "), got the flag " + flag;
+  std::string message = name + ": expected " + expected_value(*opt) + ", got '" + value + "'";
+  // "-epochs" with one dash is -e followed by the value "pochs".
+  for (const std::string& s : opt->get_snames())
+    for (int i = 1; i < argc; ++i)
+      if (argv[i] == "-" + s + value)
+        message +=
+            " (" + std::string(argv[i]) + " reads as -" + s + " " + value + "; long flags start with --)";
+  return message;
+}
+
+}  // namespace
+
+std::vector<std::string> close_flags(const std::string& typed, const std::vector<std::string>& flags) {
+  const std::string t = lower(without_dashes(typed));
+  if (t.empty()) return {};
+  const std::size_t limit = t.size() <= 4 ? 1 : 2;
+  std::vector<std::pair<std::size_t, std::string>> scored;
+  for (const std::string& f : flags) {
+    const std::string n = lower(without_dashes(f));
+    const std::size_t d = edit_distance(t, n);
+    const bool prefix = t.size() >= 3 && n.rfind(t, 0) == 0;
+    if (d <= limit || prefix) scored.emplace_back(d, f);
+  }
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (const auto& [d, f] : scored)
+    if (out.size() < 3 && std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
+  return out;
+}
+
+std::string describe_parse_error(const CLI::ParseError& e, const CLI::App& app, int argc, char** argv) {
+  // CLI11 names unknown config-file keys without the file; say which file and key.
+  const CLI::Option* config = app.get_config_ptr();
+  const std::string file = config && config->count() > 0 ? config->as<std::string>() : "";
+  std::string what = e.what();
+  const std::string extras = "INI was not able to parse ";
+  if (what.rfind(extras, 0) == 0) {
+    // CLI11 reads "[name]" as a section: its keys arrive as "name.key", and the section
+    // itself as "name.++".
+    const std::string key = what.substr(extras.size());
+    const auto dot = key.find('.');
+    if (dot != std::string::npos)
+      what = "section [" + key.substr(0, dot) +
+             "] is not used: write every key at the top level, without [section] lines";
+    else {
+      std::vector<std::string> keys;
+      for (const CLI::Option* opt : app.get_options())
+        for (const std::string& n : opt->get_lnames()) keys.push_back(n);
+      const std::vector<std::string> close = close_flags(key, keys);
+      what = "unknown key '" + key + "' (" +
+             (close.empty() ? "keys are the long flags without --" : "did you mean " + join_or(close) + "?") +
+             ")";
+    }
+  }
+  if (dynamic_cast<const CLI::FileError*>(&e))
+    return "--config: " + (!file.empty() && is_directory(file) ? file + " is a directory, not a file" : what);
+  const bool from_file = !file.empty() && (dynamic_cast<const CLI::ConfigError*>(&e) ||
+                                           value_from_config_file(e, app, argc, argv));
+  if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
+    const std::string unknown = unknown_flag(app, argc, argv);
+    what = unknown.empty() ? unexpected_argument(app, argc, argv) : unknown;
+  } else if (dynamic_cast<const CLI::ConversionError*>(&e)) {
+    what = conversion_message(what, app, argc, argv);
+  }
+  return from_file ? "--config " + file + ": " + what : what;
+}
+
+std::string empty_list_entry(const CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.rfind("--", 0) != 0) continue;
+    std::string name;
+    const CLI::Option* opt = option_of(app, arg, &name);
+    if (opt == nullptr || opt->get_delimiter() == '\0') continue;
+    const char sep = opt->get_delimiter();
+    // --name=V, or --name V [V ...]: the words up to the next flag.
+    std::vector<std::string> values;
+    if (const auto eq = arg.find('='); eq != std::string::npos)
+      values.push_back(arg.substr(eq + 1));
+    else
+      for (int j = i + 1; j < argc && (argv[j][0] != '-' || is_number(argv[j])); ++j)
+        values.emplace_back(argv[j]);
+    // The default as an example: "[256,128]" -> "256,128".
+    std::string example = opt->get_default_str();
+    example.erase(
+        std::remove_if(example.begin(), example.end(), [](char ch) { return ch == '[' || ch == ']'; }),
+        example.end());
+    for (const std::string& v : values)
+      if ((sep + v + sep).find(std::string(2, sep)) != std::string::npos)
+        return name + ": '" + v + "' has an empty entry (" + expected_value(*opt) +
+               (example.empty() ? "" : ", e.g. " + example) + ")";
+  }
+  // A --config file's "hidden = [64,,32]" keeps the empty entry (it would read as 0).
+  const CLI::Option* config = app.get_config_ptr();
+  for (const CLI::Option* opt : app.get_options()) {
+    const std::vector<std::string>& raw = opt->results();
+    if (opt->get_delimiter() != '\0' && config && config->count() > 0 &&
+        std::find(raw.begin(), raw.end(), "") != raw.end())
+      return "--config " + config->as<std::string>() + ": " + opt->get_name(false, true) +
+             " has an empty entry (" + expected_value(*opt) + ")";
+  }
+  return "";
+}
+
+std::vector<CLI::ConfigItem> ConfigFileFormat::from_config(std::istream& input) const {
+  std::string text{std::istreambuf_iterator<char>(input), std::istreambuf_iterator<char>()};
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
+  std::istringstream rest(text);
+  return CLI::ConfigTOML::from_config(rest);
+}
+
+}  // namespace dp

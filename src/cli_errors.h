@@ -1,0 +1,34 @@
+// What the command line refuses, said in dptrain's one-line style. CLI11 finds the errors;
+// these turn its messages into ones that name the flag, what it expects and, for a typo,
+// the flag that was probably meant.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <istream>
+#include <string>
+#include <vector>
+
+namespace dp {
+
+// The message (without "dptrain: error: ") for a ParseError of app.parse(argc, argv):
+//   unknown flag --epoch (did you mean --epochs?)
+//   --epochs: expected an integer, got '1.5'
+//   --config run.toml: unknown key 'lrr' (keys are the long flags without --)
+std::string describe_parse_error(const CLI::ParseError& e, const CLI::App& app, int argc, char** argv);
+
+// An empty entry in a comma-separated list on the command line ("--hidden 64,,32",
+// "--hidden 64,"), which CLI11 drops without a word: the message, or "" when there is none.
+std::string empty_list_entry(const CLI::App& app, int argc, char** argv);
+
+// The long flags closest to `typed` (a misspelt "--name"): edit distance at most 2 (1 for
+// short names), or typed a prefix of a flag; best first, at most 3. Empty when none is close.
+std::vector<std::string> close_flags(const std::string& typed, const std::vector<std::string>& flags);
+
+// The --config reader: TOML/INI as CLI11 reads it, after a UTF-8 byte-order mark, which
+// editors on Windows put at the start of a file (CLI11 would make it part of the first key).
+class ConfigFileFormat : public CLI::ConfigTOML {
+ public:
+  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override;
+};
+
+}  // namespace dp
