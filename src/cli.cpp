@@ -190,7 +190,8 @@ int parse_command_line(int argc, char** argv, bool print, CLI::App& app, Config&
     return 0;
   } catch (const CLI::ParseError& e) {
     if (print)
-      std::fprintf(stderr, "dptrain: error: %s (see --help)\n", describe_parse_error(e, app, argc, argv).c_str());
+      std::fprintf(stderr, "dptrain: error: %s (see --help)\n",
+                   describe_parse_error(e, app, argc, argv).c_str());
     return 2;
   }
   // CLI11 drops the empty entries of a list ("--hidden 64,,32" would train 64,32).
