@@ -14,6 +14,25 @@ std::string config_key(const std::string& flags) {
   return first.substr(first.find_first_not_of('-'));
 }
 
+// A list flag given twice takes its last occurrence, as a scalar flag takes its last value
+// (CLI11 appends: "--hidden 32,16 --hidden 64" would be 32,16,64).
+void keep_last_list_occurrences(CLI::App& app, int argc, char** argv) {
+  const std::vector<ListOccurrence> all = list_occurrences(app, argc, argv);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    bool last = true, earlier = false;
+    for (std::size_t j = 0; j < all.size(); ++j) {
+      if (all[j].option != all[i].option) continue;
+      last = last && j <= i;
+      earlier = earlier || j < i;
+    }
+    if (!last || !earlier) continue;
+    CLI::Option* opt = app.get_option(all[i].name);
+    opt->clear();
+    for (const std::string& v : all[i].values) opt->add_result(v);
+    opt->run_callback();  // converts into the Config field again
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -21,7 +40,8 @@ CLI::Option* OptionTable::add(const std::string& flags, T& field, const std::str
   fields_.emplace_back(config_key(flags), [&field] { return nlohmann::ordered_json(field); });
   CLI::Option* opt = app_.add_option(flags, field, help)->capture_default_str()->group(group_);
   // A scalar given twice takes the last value, as scripts that append an override expect
-  // (`... --steps 3 --steps 5` trains 5 steps). A list (--hidden) takes one value: itself.
+  // (`... --steps 3 --steps 5` trains 5 steps). A list (--hidden) takes its last occurrence
+  // (keep_last_list_occurrences).
   if constexpr (!CLI::detail::is_mutable_container<T>::value)
     opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   return opt;
@@ -194,6 +214,7 @@ int parse_command_line(int argc, char** argv, bool print, CLI::App& app, Config&
                    describe_parse_error(e, app, argc, argv).c_str());
     return 2;
   }
+  keep_last_list_occurrences(app, argc, argv);
   // CLI11 drops the empty entries of a list ("--hidden 64,,32" would train 64,32).
   if (const std::string empty = empty_list_entry(app, argc, argv); !empty.empty()) {
     if (print) std::fprintf(stderr, "dptrain: error: %s (see --help)\n", empty.c_str());

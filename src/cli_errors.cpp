@@ -225,22 +225,32 @@ std::string describe_parse_error(const CLI::ParseError& e, const CLI::App& app, 
   return from_file ? "--config " + file + ": " + what : what;
 }
 
-std::string empty_list_entry(const CLI::App& app, int argc, char** argv) {
+std::vector<ListOccurrence> list_occurrences(const CLI::App& app, int argc, char** argv) {
+  std::vector<ListOccurrence> out;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--") break;
     if (arg.rfind("--", 0) != 0) continue;
-    std::string name;
-    const CLI::Option* opt = option_of(app, arg, &name);
-    if (opt == nullptr || opt->get_delimiter() == '\0') continue;
-    const char sep = opt->get_delimiter();
+    ListOccurrence occurrence;
+    occurrence.option = option_of(app, arg, &occurrence.name);
+    if (occurrence.option == nullptr || occurrence.option->get_delimiter() == '\0') continue;
     // --name=V, or --name V [V ...]: the words up to the next flag.
-    std::vector<std::string> values;
     if (const auto eq = arg.find('='); eq != std::string::npos)
-      values.push_back(arg.substr(eq + 1));
+      occurrence.values.push_back(arg.substr(eq + 1));
     else
       for (int j = i + 1; j < argc && (argv[j][0] != '-' || is_number(argv[j])); ++j)
-        values.emplace_back(argv[j]);
+        occurrence.values.emplace_back(argv[j]);
+    out.push_back(std::move(occurrence));
+  }
+  return out;
+}
+
+std::string empty_list_entry(const CLI::App& app, int argc, char** argv) {
+  for (const ListOccurrence& occurrence : list_occurrences(app, argc, argv)) {
+    const CLI::Option* opt = occurrence.option;
+    const std::string& name = occurrence.name;
+    const std::vector<std::string>& values = occurrence.values;
+    const char sep = opt->get_delimiter();
     // The default as an example: "[256,128]" -> "256,128".
     std::string example = opt->get_default_str();
     example.erase(

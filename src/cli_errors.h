@@ -16,6 +16,15 @@ namespace dp {
 //   --config run.toml: unknown key 'lrr' (keys are the long flags without --)
 std::string describe_parse_error(const CLI::ParseError& e, const CLI::App& app, int argc, char** argv);
 
+// One occurrence of a list flag (one with a delimiter, like --hidden) on the command line:
+// "--hidden=64,32" or "--hidden 64 32" (the words up to the next flag).
+struct ListOccurrence {
+  const CLI::Option* option = nullptr;
+  std::string name;  // as typed, e.g. "--hidden"
+  std::vector<std::string> values;
+};
+std::vector<ListOccurrence> list_occurrences(const CLI::App& app, int argc, char** argv);
+
 // An empty entry in a comma-separated list on the command line ("--hidden 64,,32",
 // "--hidden 64,"), which CLI11 drops without a word: the message, or "" when there is none.
 std::string empty_list_entry(const CLI::App& app, int argc, char** argv);

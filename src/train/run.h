@@ -120,6 +120,8 @@ class Run {
   void save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch);
   // The stop signal any rank has received (max over ranks), or 0; collective.
   int agreed_stop_signal();
+  // Under mpirun, a SIGTERM is followed by SIGKILL: a note when the checkpoint may not fit.
+  std::string sigkill_note(double step_s) const;
   void finish(TrainResult* result);
   TrainResult base_result() const;  // steps, epochs, layout and directories as they are now
   std::string resume_hint() const;
@@ -197,6 +199,7 @@ class Run {
   // last_poll_s_ (host clock). Every rank computes the same next_stop_poll_.
   std::int64_t next_stop_poll_ = 0, last_poll_step_ = 0;
   double last_poll_s_ = 0.0;
+  double last_checkpoint_s_ = 0.0;  // rank 0: how long the last checkpoint took to write
   double last_loss_ = 0.0;
   double epoch_loss_sum_ = 0.0, epoch_rows_ = 0.0;  // sum of loss x global rows this epoch
   EvalResult last_eval_;

@@ -303,7 +303,8 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
   });
   comm_.set_label(nullptr);
   if (!root_) return;
-  const double ms = 1e3 * watch.elapsed_s();
+  last_checkpoint_s_ = watch.elapsed_s();
+  const double ms = 1e3 * last_checkpoint_s_;
   write_metrics({{"type", "checkpoint"}, {"step", step_}, {"path", path}, {"write_ms", ms}});
   metrics_.flush();
 }

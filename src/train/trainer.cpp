@@ -541,7 +541,35 @@ int Run::agreed_stop_signal() {
                signo == SIGTERM ? " (from scancel, a time limit, or mpirun passing on a Ctrl-C)" : "",
                ": stopping after step ", step_, checkpoint_dir_.empty() ? "" : " with a checkpoint",
                signo == SIGINT ? " (Ctrl-C again to stop at once)" : ""));
+  if (signo == SIGTERM && !checkpoint_dir_.empty())
+    if (const std::string note = sigkill_note(step_s); !note.empty()) progress_->print_line(note);
   return signo;
+}
+
+// Open MPI's mpirun (ORTE: Open MPI 4, which marks the ranks it starts with
+// OMPI_MCA_orte_launch) answers a Ctrl-C or its own SIGTERM with SIGTERM to the ranks and,
+// odls_base_sigkill_timeout seconds later (default 1), SIGKILL: whatever the ranks write after
+// that is lost. Rank 0 says so when the rest of this step plus the checkpoint may take longer
+// than half of it: the last checkpoint's time when there was one, else its size at 200 MB/s.
+std::string Run::sigkill_note(double step_s) const {
+  if (std::getenv("OMPI_MCA_orte_launch") == nullptr) return "";
+  const char* timeout_text = std::getenv("OMPI_MCA_odls_base_sigkill_timeout");
+  const int timeout_s = timeout_text != nullptr && std::atoi(timeout_text) > 0 ? std::atoi(timeout_text) : 1;
+  // Parameters and both Adam moments, float32, as the checkpoint holds them.
+  const double checkpoint_mb = 3.0 * 4.0 * static_cast<double>(model_->layout().param_count()) / 1e6;
+  const double write_s = last_checkpoint_s_ > 0 ? last_checkpoint_s_ : checkpoint_mb / 200.0;
+  if (step_s + write_s <= 0.5 * timeout_s) return "";
+  const int suggested_s = std::max(10, static_cast<int>(std::ceil(3.0 * (step_s + write_s))));
+  return concat("note: mpirun kills the ranks ", timeout_s,
+                " s after it passes on a Ctrl-C or SIGTERM (--mca odls_base_sigkill_timeout), and this "
+                "checkpoint (",
+                fixed(checkpoint_mb, 0), " MB",
+                last_checkpoint_s_ > 0 ? concat(", the last took ", fixed(last_checkpoint_s_, 1), " s") : "",
+                ") may not be written by then; to stop with a checkpoint send SIGUSR1 to mpirun instead "
+                "(kill -USR1 <mpirun's pid>), or start mpirun with --mca odls_base_sigkill_timeout ",
+                suggested_s,
+                " (it then waits that long before it passes the SIGTERM on, and as long again "
+                "before the SIGKILL)");
 }
 
 TrainResult Run::dry_run() {

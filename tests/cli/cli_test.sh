@@ -79,6 +79,9 @@ printf 'epoch = 2\n' >"$work/typo.toml"
 expect 2 "--config $work/typo.toml: unknown key 'epoch' \(did you mean epochs\?\)" -- --config "$work/typo.toml"
 printf 'epochs = 1.5\n' >"$work/epochs-float.toml"
 expect 2 "--config $work/epochs-float.toml: --epochs: expected an integer, got '1.5'" -- --config "$work/epochs-float.toml"
+# A list flag given twice takes its last occurrence, like a scalar flag (CLI11 appended them).
+expect 0 'model mlp 784-64-10 ' -- --hidden 32,16 --hidden 64 --dry-run
+expect 0 'model mlp 784-8-4-10 ' -- --hidden 32 16 --hidden=8,4 --dry-run
 # A config file saved by an editor that writes a UTF-8 byte-order mark, with CRLF line ends.
 printf '\xef\xbb\xbfmodel = "linreg"\r\ndata = "synthetic-linreg"\r\nsteps = 2\r\n' >"$work/bom.toml"
 expect 0 'done: 2 steps' -- --config "$work/bom.toml"

@@ -266,7 +266,30 @@ import json, sys
 steps = [r["step"] for r in map(json.loads, open(sys.argv[1])) if r["type"] == "train"]
 assert steps == list(range(steps[0], int(sys.argv[2]) + 1)), "train steps not each once, in order"
 PY
+  # A checkpoint this small fits in the second mpirun grants after its SIGTERM: no note.
+  if grep -q 'note: mpirun kills the ranks' "$work/out"; then fail "the SIGKILL note for a small checkpoint"; fi
   echo "ok [$case_name]: SIG$signal: checkpoint at step $stop_step, exit $rc; resumed, metrics.jsonl whole" ;;
+
+signal_term_big)
+  # Open MPI's mpirun SIGKILLs its ranks 1 s after passing on a Ctrl-C or SIGTERM: rank 0
+  # says so when its checkpoint (here 784-4096-2048-10: 11.6M parameters, 140 MB) may not fit.
+  # SIGTERM goes straight to the ranks, so nothing kills them and the checkpoint is written.
+  run_dir=$work/run
+  start_long "$run_dir" --hidden 4096,2048
+  ranks=$(pgrep -f -- "--run-dir $run_dir" | grep -v "^$mpirun_pid\$")
+  [[ -n $ranks ]] || { kill -9 "$mpirun_pid"; fail "no rank process found"; }
+  kill -TERM $ranks
+  wait_long 60 SIGTERM
+  [[ $rc -eq 143 ]] || fail "exit code $rc, want 143"
+  ls "$run_dir"/checkpoints/ckpt-step*.dpckpt >/dev/null 2>&1 || fail "no checkpoint"
+  if "$mpiexec" --version 2>&1 | grep -q 'OpenRTE'; then  # Open MPI 4's mpirun
+    grep -q "^note: mpirun kills the ranks 1 s after it passes on a Ctrl-C or SIGTERM .*(140 MB).*send SIGUSR1 to mpirun instead" \
+      "$work/out" || { sed 's/^/    stdout: /' "$work/out" | grep -v ' = ' | tail -5; fail "no note that mpirun's SIGKILL may come before the checkpoint"; }
+    echo "ok [$case_name]: the SIGKILL note, then the checkpoint (nothing killed the ranks)"
+  else
+    if grep -q 'note: mpirun kills the ranks' "$work/out"; then fail "the Open MPI note under another launcher"; fi
+    echo "ok [$case_name]: not Open MPI's mpirun: no note"
+  fi ;;
 
 # ---- non-finite values ----
 nan_stop)
