@@ -175,6 +175,10 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
   add("--checkpoint-every", c.checkpoint_every,
       "steps between checkpoints (0 = none but at a stop signal, --stop-at-step and the end of a resumed "
       "run; with N > 0 the last step gets one too)");
+  add("--checkpoint-minutes", c.checkpoint_minutes,
+      "also write a checkpoint once this many minutes of training have passed since the last one, so a "
+      "crash loses at most that much (0 = none; none either without a place for checkpoints: --run-dir "
+      "none and no --checkpoint-dir); a run that wrote one ends with one");
   add("--checkpoint-dir", c.checkpoint_dir, "where checkpoints go (default RUN_DIR/checkpoints)");
   add("--keep-checkpoints", c.keep_checkpoints, "how many of the newest checkpoints to keep");
   add("--resume", c.resume,

@@ -55,6 +55,7 @@ struct Config {
 
   // reliability
   std::int64_t checkpoint_every = 0;  // steps between checkpoints (0 = none)
+  double checkpoint_minutes = 30;     // minutes of training between checkpoints (0 = none)
   std::string checkpoint_dir;         // "" -> RUN_DIR/checkpoints
   int keep_checkpoints = 3;
   std::string resume;                 // "" (fresh), "auto" (newest valid in the dir) or a file

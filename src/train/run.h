@@ -118,8 +118,11 @@ class Run {
                    const double phase_s[4], const StepCommTimes& comm);
   void end_epoch(std::int64_t epoch, double epoch_s);
   void save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch);
-  // The stop signal any rank has received (max over ranks), or 0; collective.
+  // The stop signal any rank has received (max over ranks), or 0; collective. Also decides,
+  // the same on every rank, whether a --checkpoint-minutes checkpoint is due (checkpoint_due_).
   int agreed_stop_signal();
+  // --checkpoint-minutes applies: a time and a place for checkpoints (the same on every rank).
+  bool timed_checkpoints() const;
   // Under mpirun, a SIGTERM is followed by SIGKILL: a note when the checkpoint may not fit.
   std::string sigkill_note(double step_s) const;
   void finish(TrainResult* result);
@@ -200,6 +203,11 @@ class Run {
   std::int64_t next_stop_poll_ = 0, last_poll_step_ = 0;
   double last_poll_s_ = 0.0;
   double last_checkpoint_s_ = 0.0;  // rank 0: how long the last checkpoint took to write
+  // --checkpoint-minutes: the host clock at the start of training or the last checkpoint;
+  // whether the last check found one due; whether this run has written any checkpoint.
+  double last_checkpoint_clock_s_ = 0.0;
+  bool checkpoint_due_ = false;
+  bool wrote_checkpoint_ = false;
   double last_loss_ = 0.0;
   double epoch_loss_sum_ = 0.0, epoch_rows_ = 0.0;  // sum of loss x global rows this epoch
   EvalResult last_eval_;

@@ -308,8 +308,12 @@ void Run::print_banner(const std::string& resolved_config_json) {
       device_.comm == "none" ? std::string()
                              : concat(", ", reducer_->buckets().size(), " gradient bucket(s)",
                                       reducer_->overlapping() ? " overlapped with backward" : ""),
-      cfg_.checkpoint_every > 0
-          ? concat(", checkpoints every ", cfg_.checkpoint_every, " steps in ", checkpoint_dir_)
+      cfg_.checkpoint_every > 0 || timed_checkpoints()
+          ? concat(", checkpoints every ",
+                   cfg_.checkpoint_every > 0 ? concat(cfg_.checkpoint_every, " steps") : std::string(),
+                   cfg_.checkpoint_every > 0 && timed_checkpoints() ? " and every " : "",
+                   timed_checkpoints() ? concat(cfg_.checkpoint_minutes, " min") : std::string(), " in ",
+                   checkpoint_dir_)
           : std::string()));
   if (threads_note_) progress_->print_line(*threads_note_);
   if (cfg_.warmup_steps > total_steps_)
@@ -520,15 +524,24 @@ void Run::end_epoch(std::int64_t epoch, double epoch_s) {
   metrics_.flush();
 }
 
+bool Run::timed_checkpoints() const {
+  return cfg_.checkpoint_minutes > 0 && !checkpoint_dir_.empty() && !cfg_.dry_run;
+}
+
 int Run::agreed_stop_signal() {
-  if (!stop_handlers_installed()) return 0;  // the same on every rank: no collective needed
+  checkpoint_due_ = false;
+  // The same on every rank: no collective needed when there is nothing to decide.
+  if (!stop_handlers_installed() && !timed_checkpoints()) return 0;
   // [0]: the signal any rank has received; [1]: the slowest rank's time since the last
-  // check. Both are maxima over ranks, so every rank plans the same next check.
+  // check; [2]: its time since the last checkpoint. All maxima over ranks, so every rank
+  // plans the same next check and takes the same checkpoint decision.
   const double now = now_seconds();
-  std::int64_t v[2] = {stop_requested(), static_cast<std::int64_t>(1e6 * (now - last_poll_s_))};
+  std::int64_t v[3] = {stop_requested(), static_cast<std::int64_t>(1e6 * (now - last_poll_s_)),
+                       static_cast<std::int64_t>(1e6 * (now - last_checkpoint_clock_s_))};
   comm_.set_label("stop-signal check");
-  DP_CHECK_OK(comm_.all_reduce(v, 2, ReduceOp::max));
+  DP_CHECK_OK(comm_.all_reduce(v, 3, ReduceOp::max));
   comm_.set_label(nullptr);
+  checkpoint_due_ = timed_checkpoints() && static_cast<double>(v[2]) >= 60e6 * cfg_.checkpoint_minutes;
   const double step_s = 1e-6 * static_cast<double>(v[1]) / static_cast<double>(step_ - last_poll_step_);
   const auto every = static_cast<std::int64_t>(kStopPollTargetS / std::max(step_s, 1e-9));
   next_stop_poll_ = step_ + std::clamp<std::int64_t>(every, 1, kStopPollMaxSteps);
@@ -601,6 +614,7 @@ TrainResult Run::run() {
   next_stop_poll_ = step_ + 1;
   last_poll_step_ = step_;
   last_poll_s_ = now_seconds();
+  last_checkpoint_clock_s_ = last_poll_s_;
   bool stopped = false;
   const bool periodic = cfg_.checkpoint_every > 0;
   for (std::int64_t epoch = start_epoch_; epoch < epochs_ && step_ < total_steps_ && !stopped; ++epoch) {
@@ -619,10 +633,13 @@ TrainResult Run::run() {
       // Position after this step: (epoch, s + 1), or the start of the next epoch.
       const bool epoch_done = s + 1 == steps_per_epoch_;
       // A resumed run also ends with a checkpoint, so that resuming it again finds it done
-      // instead of training its tail twice.
+      // instead of training its tail twice; so does a run that wrote one on the way (its
+      // newest checkpoint would otherwise be an earlier step's).
       const bool last = step_ == total_steps_;
-      if ((periodic && (step_ % cfg_.checkpoint_every == 0 || last)) ||
-          ((stopping || (last && !cfg_.resume.empty())) && !checkpoint_dir_.empty()))
+      const bool timed_due = checkpoint_due_;
+      checkpoint_due_ = false;
+      if ((periodic && (step_ % cfg_.checkpoint_every == 0 || last)) || timed_due ||
+          ((stopping || (last && (!cfg_.resume.empty() || wrote_checkpoint_))) && !checkpoint_dir_.empty()))
         save_checkpoint(epoch_done ? epoch + 1 : epoch, epoch_done ? 0 : s + 1);
       if (stopping) {
         stopped = true;

@@ -115,6 +115,8 @@ void validate_config(const Config& c, int world) {
   DP_USER_CHECK(c.grad_accum >= 1, "--grad-accum must be >= 1");
   DP_USER_CHECK(c.trace_steps >= 1, "--trace-steps must be >= 1");
   DP_USER_CHECK(c.checkpoint_every >= 0, "--checkpoint-every must be >= 0");
+  DP_USER_CHECK(std::isfinite(c.checkpoint_minutes) && c.checkpoint_minutes >= 0,
+                "--checkpoint-minutes must be >= 0 (0 = none), got ", c.checkpoint_minutes);
   DP_USER_CHECK(c.keep_checkpoints >= 1, "--keep-checkpoints must be >= 1");
   DP_USER_CHECK(c.comm_timeout_s >= 0, "--comm-timeout must be >= 0 (0 = no timeout)");
   DP_USER_CHECK(c.stop_at_step >= 0, "--stop-at-step must be >= 0");

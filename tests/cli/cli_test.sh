@@ -58,6 +58,7 @@ expect 2 "^dptrain: error: --config $work/sections.toml: section \[train\] is no
 : >"$work/empty.npy"
 expect 2 "$work/empty.npy: empty file \(0 bytes\), not an NPY array" -- --data "npy:$work/empty.npy,$work/empty.npy"
 expect 2 '--seed: must be an integer >= 0, got -1' -- --seed -1
+expect 2 '--checkpoint-minutes must be >= 0 \(0 = none\), got -1' -- --checkpoint-minutes -1
 # What CLI11 refuses, said so that a user sees what to type instead.
 expect 2 '^dptrain: error: unknown flag --epoch \(did you mean --epochs\?\)' -- --epoch 3
 expect 2 'unknown flag --Lr \(did you mean --lr\?\)' -- --Lr 0.1

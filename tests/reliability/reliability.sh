@@ -213,6 +213,33 @@ crashed_rank)
   ((elapsed <= 30)) || fail "took ${elapsed} s"
   grep -q 'injected fault: crash at step 30' "$work/err" || fail "the fault did not fire"
   echo "ok [$case_name]: exit $rc after ${elapsed} s" ;;
+timed_checkpoints)
+  # --checkpoint-minutes (30 by default): a crash loses at most that much training. Here every
+  # 0.1 s (0.0017 min; about 600 steps of this model), then a rank crashes at step 4000: the
+  # resumed run continues from the newest timed checkpoint, not from step 0.
+  run_dir=$work/run
+  timed=(--data fashion-mnist --hidden 32,16 --batch-size 64 --steps 5000 --run-dir "$run_dir" --check-every 0
+    --checkpoint-minutes 0.0017)
+  run 2 "${timed[@]}" --comm-timeout 60 --inject-fault crash@4000:1
+  [[ $rc -ne 0 ]] || fail "exit 0 after a rank crashed"
+  grep -q 'checkpoints every 0.0017 min in' "$work/out" || fail "the start line does not name the timed checkpoints"
+  newest=$(ls "$run_dir/checkpoints" | sort | tail -1)
+  [[ -n $newest ]] || fail "no timed checkpoint before the crash"
+  step=$((10#$(echo "$newest" | sed 's/ckpt-step0*\([0-9]*\)\.dpckpt/\1/')))
+  ((step > 0 && step < 4000)) || fail "newest checkpoint at step $step, want one in 1..3999"
+  run 2 "${timed[@]}" --resume auto
+  [[ $rc -eq 0 ]] || fail "resume exit $rc"
+  grep -q "resuming from .*$newest" "$work/out" || fail "did not resume from $newest"
+  # A run that wrote timed checkpoints ends with one (not only a resumed run), so resuming it
+  # again finds it complete instead of training its tail again from an earlier checkpoint.
+  clean=("${timed[@]}")
+  clean[9]=$work/clean
+  run 2 "${clean[@]}"
+  [[ $rc -eq 0 ]] || fail "clean run exit $rc"
+  [[ -f $work/clean/checkpoints/ckpt-step0000005000.dpckpt ]] || fail "no checkpoint at the last step"
+  run 2 "${clean[@]}" --resume auto
+  { [[ $rc -eq 0 ]] && grep -q 'already complete' "$work/out"; } || fail "the finished run is not found complete"
+  echo "ok [$case_name]: crashed after step 4000, resumed from step $step; a clean run ends with a checkpoint" ;;
 killed_rank)
   # kill -9 of one rank from outside, mid-run.
   marker=$work/killed-run
