@@ -41,6 +41,7 @@
 #include "bench/syncstep_bench.h"
 #include "comm/bootstrap.h"
 #include "comm/mpi_comm.h"
+#include "src/cli_errors.h"
 #include "kernels/device.h"
 #include "src/tensor/buffer.h"
 #if defined(DPTRAIN_HAVE_CUDA)
@@ -388,8 +389,10 @@ int main(int argc, char** argv) {
                    stdout);
       code = 0;
     } catch (const CLI::ParseError& e) {
-      // One line, like every other dpbench error; an unknown first word is named.
-      std::string what = e.what();
+      // One line, like every other dpbench error, said as dptrain says it (the nearest flag
+      // of the subcommand for a typo, what a value must look like); an unknown first word is named.
+      const CLI::App& scope = ar->parsed() ? *ar : kb->parsed() ? *kb : ss->parsed() ? *ss : app;
+      std::string what = dp::describe_parse_error(e, scope, argc, argv);
       const std::string first = argc > 1 ? argv[1] : "";
       if (!first.empty() && first[0] != '-' && first != "allreduce" && first != "kernels" &&
           first != "syncstep")

@@ -128,7 +128,7 @@ std::string unexpected_argument(const CLI::App& app, int argc, char** argv) {
              "=" + extra + " to set it)";
     break;
   }
-  return "unexpected argument '" + extra + "': every value follows its flag (e.g. --epochs 3)";
+  return "unexpected argument '" + extra + "': every value follows its flag (--name value or --name=value)";
 }
 
 // What a value of opt must look like, for "expected ..., got ...".
