@@ -41,8 +41,8 @@
 #include "bench/syncstep_bench.h"
 #include "comm/bootstrap.h"
 #include "comm/mpi_comm.h"
-#include "src/cli_errors.h"
 #include "kernels/device.h"
+#include "src/cli_errors.h"
 #include "src/tensor/buffer.h"
 #if defined(DPTRAIN_HAVE_CUDA)
 #include "comm/nccl_comm.h"

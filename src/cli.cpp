@@ -173,8 +173,8 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
 
   group_ = "Checkpoints and failures";
   add("--checkpoint-every", c.checkpoint_every,
-      "steps between checkpoints (0 = none but at a stop signal, --stop-at-step and the end of a resumed "
-      "run; with N > 0 the last step gets one too)");
+      "steps between checkpoints (0 = none but at a stop signal, --stop-at-step, the end of a resumed run "
+      "and --checkpoint-minutes; with N > 0 the last step gets one too)");
   add("--checkpoint-minutes", c.checkpoint_minutes,
       "also write a checkpoint once this many minutes of training have passed since the last one, so a "
       "crash loses at most that much (0 = none; none either without a place for checkpoints: --run-dir "

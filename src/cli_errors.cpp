@@ -84,10 +84,15 @@ bool is_number(const std::string& arg) {
 }
 
 // The option an argument names ("--lr=0.1" -> --lr, "-b64" -> -b), or nullptr; *name gets
-// the name as typed.
+// the name as typed ("-b" for "-b64"; the whole word, up to '=', when it names no option).
 const CLI::Option* option_of(const CLI::App& app, const std::string& arg, std::string* name) {
-  *name = arg.rfind("--", 0) == 0 ? arg.substr(0, arg.find('=')) : arg.substr(0, 2);
-  return app.get_option_no_throw(*name);
+  if (arg.rfind("--", 0) == 0) {
+    *name = arg.substr(0, arg.find('='));
+    return app.get_option_no_throw(*name);
+  }
+  const CLI::Option* opt = arg.size() >= 2 ? app.get_option_no_throw(arg.substr(0, 2)) : nullptr;
+  *name = opt != nullptr ? arg.substr(0, 2) : arg.substr(0, arg.find('='));
+  return opt;
 }
 
 // The first argument that looks like a flag but is none of the app's, described; or "".
@@ -103,9 +108,15 @@ std::string unknown_flag(const CLI::App& app, int argc, char** argv) {
       for (const std::string& n : opt->get_lnames()) longs.push_back("--" + n);
       for (const std::string& n : opt->get_snames()) shorts.push_back("-" + n);
     }
-    if (name.rfind("--", 0) != 0)
-      return "unknown flag " + name + " (the short flags are " + join_or(shorts) +
-             "; long flags start with --)";
+    if (name.rfind("--", 0) != 0) {
+      // "-dry-run": a long flag with one dash.
+      const std::vector<std::string> close =
+          name.size() > 2 ? close_flags("-" + name, longs) : std::vector<std::string>();
+      return "unknown flag " + name + " (" +
+             (close.empty() ? "the short flags are " + join_or(shorts) + "; long flags start with --"
+                            : "long flags start with --: did you mean " + join_or(close) + "?") +
+             ")";
+    }
     const std::vector<std::string> close = close_flags(name, longs);
     return "unknown flag " + name + (close.empty() ? "" : " (did you mean " + join_or(close) + "?)");
   }
@@ -114,11 +125,15 @@ std::string unknown_flag(const CLI::App& app, int argc, char** argv) {
 
 // A word on the command line that no flag took: say which, and why when a switch before it
 // (which takes no separate value) left it over.
-std::string unexpected_argument(const CLI::App& app, int argc, char** argv) {
-  const std::vector<std::string> extras = app.remaining();
-  if (extras.empty()) return "an unexpected argument";
+std::string unexpected_argument(const CLI::App& app, int argc, char** argv, const std::string& fallback) {
+  std::vector<std::string> extras = app.remaining();
+  extras.erase(std::remove(extras.begin(), extras.end(), "--"), extras.end());
+  if (extras.empty()) return fallback;
   const std::string& extra = extras.front();
-  for (int i = 2; i < argc; ++i) {
+  int dashes = argc;  // where a bare "--" is: every word after it is left over
+  for (int i = 1; i < argc && dashes == argc; ++i)
+    if (std::string(argv[i]) == "--") dashes = i;
+  for (int i = 2; i < dashes; ++i) {
     if (extra != argv[i]) continue;
     const std::string before = argv[i - 1];
     std::string name;
@@ -126,8 +141,9 @@ std::string unexpected_argument(const CLI::App& app, int argc, char** argv) {
     if (opt != nullptr && opt->get_expected_max() == 0 && before.find('=') == std::string::npos)
       return name + " is a switch and takes no value; '" + extra + "' after it is left over (write " + name +
              "=" + extra + " to set it)";
-    break;
   }
+  if (dashes < argc)
+    return "unexpected argument '" + extra + "' after '--': there are no positional arguments";
   return "unexpected argument '" + extra + "': every value follows its flag (--name value or --name=value)";
 }
 
@@ -154,9 +170,12 @@ std::string conversion_message(const std::string& what, const CLI::App& app, int
   const CLI::Option* opt = app.get_option_no_throw(name);
   if (opt == nullptr) return what;
   std::string flag;
-  // "--steps --dry-run": the value was forgotten, and CLI11 took the next flag for it.
-  if (value.rfind("--", 0) == 0 && option_of(app, value, &flag) != nullptr)
-    return name + ": needs a value (" + expected_value(*opt) + "), got the flag " + flag;
+  // "--steps --dry-run": the value was forgotten, and CLI11 took the next flag for it (for a
+  // list, as one of its entries: "64,--dry-run").
+  std::stringstream entries(value);
+  for (std::string entry; std::getline(entries, entry, ',');)
+    if (entry.rfind("--", 0) == 0 && option_of(app, entry, &flag) != nullptr)
+      return name + ": needs a value (" + expected_value(*opt) + "), got the flag " + flag;
   std::string message = name + ": expected " + expected_value(*opt) + ", got '" + value + "'";
   // "-epochs" with one dash is -e followed by the value "pochs".
   for (const std::string& s : opt->get_snames())
@@ -216,9 +235,13 @@ std::string describe_parse_error(const CLI::ParseError& e, const CLI::App& app, 
     return "--config: " + (!file.empty() && is_directory(file) ? file + " is a directory, not a file" : what);
   const bool from_file = !file.empty() && (dynamic_cast<const CLI::ConfigError*>(&e) ||
                                            value_from_config_file(e, app, argc, argv));
+  // An empty list entry is the real error where CLI11 then stumbled over the rest
+  // ("--hidden , --dry-run": the list is empty, and --dry-run was taken for its value).
+  if (const std::string empty = empty_list_entry_on_command_line(app, argc, argv); !empty.empty())
+    return empty;
   if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
     const std::string unknown = unknown_flag(app, argc, argv);
-    what = unknown.empty() ? unexpected_argument(app, argc, argv) : unknown;
+    what = unknown.empty() ? unexpected_argument(app, argc, argv, what) : unknown;
   } else if (dynamic_cast<const CLI::ConversionError*>(&e)) {
     what = conversion_message(what, app, argc, argv);
   }
@@ -234,50 +257,116 @@ std::vector<ListOccurrence> list_occurrences(const CLI::App& app, int argc, char
     ListOccurrence occurrence;
     occurrence.option = option_of(app, arg, &occurrence.name);
     if (occurrence.option == nullptr || occurrence.option->get_delimiter() == '\0') continue;
-    // --name=V, or --name V [V ...]: the words up to the next flag.
+    // --name=V or --name V, then (as CLI11 reads it) the words up to the next flag.
     if (const auto eq = arg.find('='); eq != std::string::npos)
       occurrence.values.push_back(arg.substr(eq + 1));
-    else
-      for (int j = i + 1; j < argc && (argv[j][0] != '-' || is_number(argv[j])); ++j)
-        occurrence.values.emplace_back(argv[j]);
+    for (int j = i + 1; j < argc && (argv[j][0] != '-' || is_number(argv[j])); ++j)
+      occurrence.values.emplace_back(argv[j]);
     out.push_back(std::move(occurrence));
   }
   return out;
 }
 
+namespace {
+
+// Whether a list value has an empty entry: "64,,32", "64,", ",64" or "".
+bool has_empty_entry(const std::string& value, char sep) {
+  return (sep + value + sep).find(std::string(2, sep)) != std::string::npos;
+}
+
+// The option's default as an example: "[256,128]" -> "256,128".
+std::string example_of(const CLI::Option& opt) {
+  std::string example = opt.get_default_str();
+  example.erase(
+      std::remove_if(example.begin(), example.end(), [](char ch) { return ch == '[' || ch == ']'; }),
+      example.end());
+  return example.empty() ? "" : ", e.g. " + example;
+}
+
+}  // namespace
+
+std::string empty_list_entry_on_command_line(const CLI::App& app, int argc, char** argv) {
+  for (const ListOccurrence& occurrence : list_occurrences(app, argc, argv))
+    for (const std::string& v : occurrence.values)
+      if (has_empty_entry(v, occurrence.option->get_delimiter()))
+        return occurrence.name + ": '" + v + "' has an empty entry (" + expected_value(*occurrence.option) +
+               example_of(*occurrence.option) + ")";
+  return "";
+}
+
 std::string empty_list_entry(const CLI::App& app, int argc, char** argv) {
-  for (const ListOccurrence& occurrence : list_occurrences(app, argc, argv)) {
-    const CLI::Option* opt = occurrence.option;
-    const std::string& name = occurrence.name;
-    const std::vector<std::string>& values = occurrence.values;
-    const char sep = opt->get_delimiter();
-    // The default as an example: "[256,128]" -> "256,128".
-    std::string example = opt->get_default_str();
-    example.erase(
-        std::remove_if(example.begin(), example.end(), [](char ch) { return ch == '[' || ch == ']'; }),
-        example.end());
-    for (const std::string& v : values)
-      if ((sep + v + sep).find(std::string(2, sep)) != std::string::npos)
-        return name + ": '" + v + "' has an empty entry (" + expected_value(*opt) +
-               (example.empty() ? "" : ", e.g. " + example) + ")";
-  }
-  // A --config file's "hidden = [64,,32]" keeps the empty entry (it would read as 0).
+  if (std::string empty = empty_list_entry_on_command_line(app, argc, argv); !empty.empty()) return empty;
+  // A --config file's value of a list that the command line does not override:
+  // "hidden = [64,,32]" (an empty input) or "hidden = \"64,,32\"" (one input).
   const CLI::Option* config = app.get_config_ptr();
-  for (const CLI::Option* opt : app.get_options()) {
-    const std::vector<std::string>& raw = opt->results();
-    if (opt->get_delimiter() != '\0' && config && config->count() > 0 &&
-        std::find(raw.begin(), raw.end(), "") != raw.end())
-      return "--config " + config->as<std::string>() + ": " + opt->get_name(false, true) +
-             " has an empty entry (" + expected_value(*opt) + ")";
+  const auto format = std::dynamic_pointer_cast<const ConfigFileFormat>(app.get_config_formatter());
+  if (config == nullptr || config->count() == 0 || format == nullptr) return "";
+  for (const CLI::ConfigItem& item : format->items_read()) {
+    const CLI::Option* opt = app.get_option_no_throw("--" + item.name);
+    if (opt == nullptr || opt->get_delimiter() == '\0' || !item.parents.empty() ||
+        on_command_line(argc, argv, *opt))
+      continue;
+    for (const std::string& v : item.inputs)
+      if (has_empty_entry(v, opt->get_delimiter()))
+        return "--config " + config->as<std::string>() + ": " + item.name + " has an empty entry (" +
+               expected_value(*opt) + example_of(*opt) + ")";
   }
   return "";
 }
 
+namespace {
+
+// The key a line of a config file sets ("hidden" for "hidden = [64,32]"), with its section;
+// "" for a line that sets none (a comment, a section header, a multi-line array's entries).
+std::string key_set_by(const std::string& line, const std::string& section) {
+  const auto begin = line.find_first_not_of(" \t");
+  if (begin == std::string::npos) return "";
+  const auto end =
+      line.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.", begin);
+  if (end == begin || end == std::string::npos) return "";
+  const auto eq = line.find_first_not_of(" \t", end);
+  if (eq == std::string::npos || line[eq] != '=') return "";
+  return section + "\n" + line.substr(begin, end - begin);
+}
+
+}  // namespace
+
 std::vector<CLI::ConfigItem> ConfigFileFormat::from_config(std::istream& input) const {
   std::string text{std::istreambuf_iterator<char>(input), std::istreambuf_iterator<char>()};
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
-  std::istringstream rest(text);
-  return CLI::ConfigTOML::from_config(rest);
+  // A key given twice takes its last value, as a flag given twice does: CLI11 would join
+  // them ("hidden = [64,32]" then "hidden = [8]" would be 64,32,8). A key's statement runs
+  // from its line to the next line that sets a key or opens a section; earlier statements of
+  // a key that comes again are left out.
+  std::vector<std::string> lines, keys;  // per line: the key of the statement it belongs to
+  std::vector<int> statements;           // per line: which statement (0 = before the first)
+  std::string section, key;
+  int statement = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    const auto first = line.find_first_not_of(" \t");
+    if (first != std::string::npos && line[first] == '[' && line.find('=') == std::string::npos) {
+      section = line.substr(first);
+      key.clear();
+      ++statement;
+    } else if (const std::string k = key_set_by(line, section); !k.empty()) {
+      key = k;
+      ++statement;
+    }
+    lines.push_back(line);
+    keys.push_back(key);
+    statements.push_back(statement);
+  }
+  std::string kept;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    bool again = false;  // a later statement sets the same key
+    for (std::size_t j = i + 1; j < lines.size() && !again && !keys[i].empty(); ++j)
+      again = keys[j] == keys[i] && statements[j] != statements[i];
+    if (!again) kept += lines[i] + "\n";
+  }
+  std::istringstream rest(kept);
+  items_read_ = CLI::ConfigTOML::from_config(rest);
+  return items_read_;
 }
 
 }  // namespace dp

@@ -25,9 +25,12 @@ struct ListOccurrence {
 };
 std::vector<ListOccurrence> list_occurrences(const CLI::App& app, int argc, char** argv);
 
-// An empty entry in a comma-separated list on the command line ("--hidden 64,,32",
-// "--hidden 64,"), which CLI11 drops without a word: the message, or "" when there is none.
+// An empty entry in a comma-separated list ("--hidden 64,,32", "--hidden 64,", or in the
+// --config file "hidden = [64,,32]"), which CLI11 drops without a word (or reads as 0): the
+// message, or "" when there is none. The first looks at the command line only (it needs no
+// successful parse).
 std::string empty_list_entry(const CLI::App& app, int argc, char** argv);
+std::string empty_list_entry_on_command_line(const CLI::App& app, int argc, char** argv);
 
 // The long flags closest to `typed` (a misspelt "--name"): edit distance at most 2 (1 for
 // short names), or typed a prefix of a flag; best first, at most 3. Empty when none is close.
@@ -35,9 +38,14 @@ std::vector<std::string> close_flags(const std::string& typed, const std::vector
 
 // The --config reader: TOML/INI as CLI11 reads it, after a UTF-8 byte-order mark, which
 // editors on Windows put at the start of a file (CLI11 would make it part of the first key).
+// A key given twice takes its last value. It keeps what it read, for the checks above.
 class ConfigFileFormat : public CLI::ConfigTOML {
  public:
   std::vector<CLI::ConfigItem> from_config(std::istream& input) const override;
+  const std::vector<CLI::ConfigItem>& items_read() const { return items_read_; }
+
+ private:
+  mutable std::vector<CLI::ConfigItem> items_read_;  // from_config is const in CLI11's interface
 };
 
 }  // namespace dp

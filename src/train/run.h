@@ -123,6 +123,7 @@ class Run {
   int agreed_stop_signal();
   // --checkpoint-minutes applies: a time and a place for checkpoints (the same on every rank).
   bool timed_checkpoints() const;
+  void save_timed_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch);  // a failure warns
   // Under mpirun, a SIGTERM is followed by SIGKILL: a note when the checkpoint may not fit.
   std::string sigkill_note(double step_s) const;
   void finish(TrainResult* result);

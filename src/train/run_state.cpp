@@ -104,10 +104,7 @@ void Run::check_outputs() const {
   // run creates nothing: there, what would be created must be creatable.
   const bool writes_checkpoints = cfg_.checkpoint_every > 0 || cfg_.stop_at_step > 0;
   if (writes_checkpoints && !cfg_.dry_run) ensure_writable_dir(checkpoint_dir_, "--checkpoint-dir");
-  // Time-based checkpoints (on by default) may never come: the directory is made by the first.
-  if ((writes_checkpoints && cfg_.dry_run) ||
-      (!writes_checkpoints && cfg_.checkpoint_minutes > 0 && !checkpoint_dir_.empty()))
-    ensure_dir_creatable(checkpoint_dir_, "--checkpoint-dir");
+  if (writes_checkpoints && cfg_.dry_run) ensure_dir_creatable(checkpoint_dir_, "--checkpoint-dir");
   if (cfg_.dry_run && !run_dir_.empty()) ensure_dir_creatable(run_dir_, "--run-dir");
   // --export/--trace FILE: a missing directory is created (a dry run checks that it could be).
   for (const auto& [file, flag] : {std::pair<const std::string&, const char*>{cfg_.export_path, "--export"},
@@ -306,6 +303,7 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
   });
   comm_.set_label(nullptr);
   last_checkpoint_clock_s_ = now_seconds();
+  last_poll_s_ += watch.elapsed_s();  // the pace of steps leaves the checkpoint out
   wrote_checkpoint_ = true;
   if (!root_) return;
   last_checkpoint_s_ = watch.elapsed_s();

@@ -283,6 +283,8 @@ void Run::build_model() {
 }
 
 void Run::print_banner(const std::string& resolved_config_json) {
+  // What a dry run would do too (timed_checkpoints() is false there: it writes nothing).
+  const bool timed_planned = cfg_.checkpoint_minutes > 0 && !checkpoint_dir_.empty();
   if (root_ && !resolved_config_json.empty()) {
     std::printf("# dptrain %s resolved configuration (a valid --config file):\n%s\n", DPTRAIN_VERSION,
                 config_file_text(nlohmann::ordered_json::parse(resolved_config_json)).c_str());
@@ -308,11 +310,11 @@ void Run::print_banner(const std::string& resolved_config_json) {
       device_.comm == "none" ? std::string()
                              : concat(", ", reducer_->buckets().size(), " gradient bucket(s)",
                                       reducer_->overlapping() ? " overlapped with backward" : ""),
-      cfg_.checkpoint_every > 0 || timed_checkpoints()
+      cfg_.checkpoint_every > 0 || timed_planned
           ? concat(", checkpoints every ",
                    cfg_.checkpoint_every > 0 ? concat(cfg_.checkpoint_every, " steps") : std::string(),
-                   cfg_.checkpoint_every > 0 && timed_checkpoints() ? " and every " : "",
-                   timed_checkpoints() ? concat(cfg_.checkpoint_minutes, " min") : std::string(), " in ",
+                   cfg_.checkpoint_every > 0 && timed_planned ? " and every " : "",
+                   timed_planned ? concat(cfg_.checkpoint_minutes, " min") : std::string(), " in ",
                    checkpoint_dir_)
           : std::string()));
   if (threads_note_) progress_->print_line(*threads_note_);
@@ -528,6 +530,22 @@ bool Run::timed_checkpoints() const {
   return cfg_.checkpoint_minutes > 0 && !checkpoint_dir_.empty() && !cfg_.dry_run;
 }
 
+// A --checkpoint-minutes checkpoint is a safety net nobody asked for by name: one that
+// cannot be written (disk full, a quota, a read-only directory) is a warning, and training
+// goes on (the previous checkpoints are untouched); the next try comes a period later.
+void Run::save_timed_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
+  try {
+    save_checkpoint(epoch, step_in_epoch);
+  } catch (const UserError& e) {  // agreed: every rank has the same one
+    last_checkpoint_clock_s_ = now_seconds();
+    progress_->print_line(concat(
+        "warning: the --checkpoint-minutes checkpoint after step ", step_, " was not written: ", e.what(),
+        step_ < total_steps_ ? concat("; training goes on, the next try in ", cfg_.checkpoint_minutes, " min")
+                             : std::string("; --resume auto would start from the "
+                                           "newest earlier checkpoint")));
+  }
+}
+
 int Run::agreed_stop_signal() {
   checkpoint_due_ = false;
   // The same on every rank: no collective needed when there is nothing to decide.
@@ -573,16 +591,15 @@ std::string Run::sigkill_note(double step_s) const {
   const double write_s = last_checkpoint_s_ > 0 ? last_checkpoint_s_ : checkpoint_mb / 200.0;
   if (step_s + write_s <= 0.5 * timeout_s) return "";
   const int suggested_s = std::max(10, static_cast<int>(std::ceil(3.0 * (step_s + write_s))));
-  return concat("note: mpirun kills the ranks ", timeout_s,
-                " s after it passes on a Ctrl-C or SIGTERM (--mca odls_base_sigkill_timeout), and this "
-                "checkpoint (",
-                fixed(checkpoint_mb, 0), " MB",
-                last_checkpoint_s_ > 0 ? concat(", the last took ", fixed(last_checkpoint_s_, 1), " s") : "",
-                ") may not be written by then; to stop with a checkpoint send SIGUSR1 to mpirun instead "
-                "(kill -USR1 <mpirun's pid>), or start mpirun with --mca odls_base_sigkill_timeout ",
-                suggested_s,
-                " (it then waits that long before it passes the SIGTERM on, and as long again "
-                "before the SIGKILL)");
+  return concat(
+      "note: if this SIGTERM came from mpirun (a Ctrl-C or a SIGTERM to it), mpirun kills the ranks ",
+      timeout_s, " s later (--mca odls_base_sigkill_timeout), and this checkpoint (", fixed(checkpoint_mb, 0),
+      " MB", last_checkpoint_s_ > 0 ? concat(", the last took ", fixed(last_checkpoint_s_, 1), " s") : "",
+      ") may not be written by then; to stop with a checkpoint send SIGUSR1 to mpirun instead "
+      "(kill -USR1 <mpirun's pid>), or start mpirun with --mca odls_base_sigkill_timeout ",
+      suggested_s,
+      " (it then waits that long before it passes the SIGTERM on, and as long again "
+      "before the SIGKILL)");
 }
 
 TrainResult Run::dry_run() {
@@ -636,11 +653,14 @@ TrainResult Run::run() {
       // instead of training its tail twice; so does a run that wrote one on the way (its
       // newest checkpoint would otherwise be an earlier step's).
       const bool last = step_ == total_steps_;
-      const bool timed_due = checkpoint_due_;
+      const bool asked = (periodic && (step_ % cfg_.checkpoint_every == 0 || last)) ||
+                         ((stopping || (last && !cfg_.resume.empty())) && !checkpoint_dir_.empty());
+      const bool timed = checkpoint_due_ || (last && wrote_checkpoint_ && !checkpoint_dir_.empty());
       checkpoint_due_ = false;
-      if ((periodic && (step_ % cfg_.checkpoint_every == 0 || last)) || timed_due ||
-          ((stopping || (last && (!cfg_.resume.empty() || wrote_checkpoint_))) && !checkpoint_dir_.empty()))
+      if (asked)
         save_checkpoint(epoch_done ? epoch + 1 : epoch, epoch_done ? 0 : s + 1);
+      else if (timed)
+        save_timed_checkpoint(epoch_done ? epoch + 1 : epoch, epoch_done ? 0 : s + 1);
       if (stopping) {
         stopped = true;
         ++s;

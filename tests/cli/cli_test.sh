@@ -71,18 +71,30 @@ expect 2 "--lr: expected a number, got 'abc'" -- --lr abc
 expect 2 "--tf32: expected true or false \(or no value\), got 'maybe'" -- --tf32=maybe
 expect 2 '--steps: needs a value \(an integer\), got the flag --dry-run' -- --steps --dry-run
 expect 2 "--epochs: expected an integer, got 'pochs' \(-epochs reads as -e pochs; long flags start with --\)" -- -epochs 3
+expect 2 'unknown flag -dry-run \(long flags start with --: did you mean --dry-run\?\)' -- -dry-run
+expect 2 "unexpected argument '3' after '--': there are no positional arguments" -- --dry-run -- 3
+expect 2 "--tf32 is a switch and takes no value; '3' after it is left over" -- --steps 3 --tf32 3
+expect 2 '--hidden: needs a value \(integers separated by .,.\), got the flag --dry-run' -- --hidden 64 --hidden --dry-run
 # Empty entries of a list are refused, not dropped (CLI11 alone trains 64,32 for 64,,32).
 expect 2 "--hidden: '64,,32' has an empty entry \(integers separated by ',', e.g. 256,128\)" -- --hidden 64,,32
 expect 2 "--hidden: '64,' has an empty entry" -- --hidden=64,
 printf 'hidden = [64,,32]\n' >"$work/hidden.toml"
-expect 2 "^dptrain: error: --config $work/hidden.toml: --hidden has an empty entry" -- --config "$work/hidden.toml"
+expect 2 "^dptrain: error: --config $work/hidden.toml: hidden has an empty entry" -- --config "$work/hidden.toml"
 printf 'epoch = 2\n' >"$work/typo.toml"
 expect 2 "--config $work/typo.toml: unknown key 'epoch' \(did you mean epochs\?\)" -- --config "$work/typo.toml"
 printf 'epochs = 1.5\n' >"$work/epochs-float.toml"
 expect 2 "--config $work/epochs-float.toml: --epochs: expected an integer, got '1.5'" -- --config "$work/epochs-float.toml"
-# A list flag given twice takes its last occurrence, like a scalar flag (CLI11 appended them).
+# A list flag given twice takes its last occurrence, like a scalar flag (CLI11 appended them);
+# so does a config key given twice; the command line overrides the file.
 expect 0 'model mlp 784-64-10 ' -- --hidden 32,16 --hidden 64 --dry-run
 expect 0 'model mlp 784-8-4-10 ' -- --hidden 32 16 --hidden=8,4 --dry-run
+expect 0 'model mlp 784-64-32-10 ' -- --hidden 8 --hidden=64 32 --dry-run
+expect 2 "--hidden: ',32' has an empty entry" -- --hidden=64 ,32 --dry-run
+printf 'hidden = [64,32]\n# later:\nhidden = [8]\n' >"$work/twice.toml"
+expect 0 'model mlp 784-8-10 ' -- --config "$work/twice.toml" --dry-run
+printf 'hidden = "64,,32"\n' >"$work/hidden-string.toml"
+expect 2 "--config $work/hidden-string.toml: hidden has an empty entry" -- --config "$work/hidden-string.toml"
+expect 0 'model mlp 784-8-10 ' -- --config "$work/hidden.toml" --hidden 8 --dry-run
 # A config file saved by an editor that writes a UTF-8 byte-order mark, with CRLF line ends.
 printf '\xef\xbb\xbfmodel = "linreg"\r\ndata = "synthetic-linreg"\r\nsteps = 2\r\n' >"$work/bom.toml"
 expect 0 'done: 2 steps' -- --config "$work/bom.toml"

@@ -22,4 +22,5 @@ expect 'unknown flag --adam \(did you mean --adam-count\?\)' kernels --adam 5
 expect "--iters: expected an integer, got 'x'" allreduce --iters x
 expect "--nccl is a switch and takes no value; 'yes' after it is left over" allreduce --nccl yes
 expect "unknown subcommand 'allred' \(expected allreduce, kernels or syncstep\)" allred
+expect "--work-ms: '' is not a positive number of milliseconds" syncstep --work-ms 1,,2
 [[ $failures -eq 0 ]]
