@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <utility>
 
 #include "src/cli_errors.h"
 
@@ -17,18 +19,18 @@ std::string config_key(const std::string& flags) {
 // A list flag given twice takes its last occurrence, as a scalar flag takes its last value
 // (CLI11 appends: "--hidden 32,16 --hidden 64" would be 32,16,64).
 void keep_last_list_occurrences(CLI::App& app, int argc, char** argv) {
+  std::map<const CLI::Option*, std::pair<int, const ListOccurrence*>> seen;  // count, last
   const std::vector<ListOccurrence> all = list_occurrences(app, argc, argv);
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    bool last = true, earlier = false;
-    for (std::size_t j = 0; j < all.size(); ++j) {
-      if (all[j].option != all[i].option) continue;
-      last = last && j <= i;
-      earlier = earlier || j < i;
-    }
-    if (!last || !earlier) continue;
-    CLI::Option* opt = app.get_option(all[i].name);
+  for (const ListOccurrence& occurrence : all) {
+    auto& [count, last] = seen[occurrence.option];
+    ++count;
+    last = &occurrence;
+  }
+  for (const auto& [option, count_last] : seen) {
+    if (count_last.first < 2) continue;
+    CLI::Option* opt = app.get_option(count_last.second->name);
     opt->clear();
-    for (const std::string& v : all[i].values) opt->add_result(v);
+    for (const std::string& v : count_last.second->values) opt->add_result(v);
     opt->run_callback();  // converts into the Config field again
   }
 }

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <iterator>
+#include <map>
 #include <sstream>
 #include <utility>
 
@@ -76,6 +77,14 @@ std::string join_or(const std::vector<std::string>& items) {
   return out;
 }
 
+// Every option's long names (lnames) or short names, each with `prefix` in front.
+std::vector<std::string> option_names(const CLI::App& app, bool long_names, const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const CLI::Option* opt : app.get_options())
+    for (const std::string& n : long_names ? opt->get_lnames() : opt->get_snames()) out.push_back(prefix + n);
+  return out;
+}
+
 // "-0.1", "3", "1e-3": a value, even where it starts with '-'.
 bool is_number(const std::string& arg) {
   char* end = nullptr;
@@ -103,17 +112,14 @@ std::string unknown_flag(const CLI::App& app, int argc, char** argv) {
     if (arg.size() < 2 || arg[0] != '-' || is_number(arg)) continue;
     std::string name;
     if (option_of(app, arg, &name) != nullptr) continue;
-    std::vector<std::string> longs, shorts;
-    for (const CLI::Option* opt : app.get_options()) {
-      for (const std::string& n : opt->get_lnames()) longs.push_back("--" + n);
-      for (const std::string& n : opt->get_snames()) shorts.push_back("-" + n);
-    }
+    const std::vector<std::string> longs = option_names(app, true, "--");
     if (name.rfind("--", 0) != 0) {
       // "-dry-run": a long flag with one dash.
       const std::vector<std::string> close =
           name.size() > 2 ? close_flags("-" + name, longs) : std::vector<std::string>();
       return "unknown flag " + name + " (" +
-             (close.empty() ? "the short flags are " + join_or(shorts) + "; long flags start with --"
+             (close.empty() ? "the short flags are " + join_or(option_names(app, false, "-")) +
+                                  "; long flags start with --"
                             : "long flags start with --: did you mean " + join_or(close) + "?") +
              ")";
     }
@@ -222,10 +228,7 @@ std::string describe_parse_error(const CLI::ParseError& e, const CLI::App& app, 
       what = "section [" + key.substr(0, dot) +
              "] is not used: write every key at the top level, without [section] lines";
     else {
-      std::vector<std::string> keys;
-      for (const CLI::Option* opt : app.get_options())
-        for (const std::string& n : opt->get_lnames()) keys.push_back(n);
-      const std::vector<std::string> close = close_flags(key, keys);
+      const std::vector<std::string> close = close_flags(key, option_names(app, true, ""));
       what = "unknown key '" + key + "' (" +
              (close.empty() ? "keys are the long flags without --" : "did you mean " + join_or(close) + "?") +
              ")";
@@ -338,8 +341,9 @@ std::vector<CLI::ConfigItem> ConfigFileFormat::from_config(std::istream& input) 
   // them ("hidden = [64,32]" then "hidden = [8]" would be 64,32,8). A key's statement runs
   // from its line to the next line that sets a key or opens a section; earlier statements of
   // a key that comes again are left out.
-  std::vector<std::string> lines, keys;  // per line: the key of the statement it belongs to
-  std::vector<int> statements;           // per line: which statement (0 = before the first)
+  std::vector<std::string> lines, keys;       // per line: the key of the statement it belongs to
+  std::vector<int> statements;                // per line: which statement (0 = before the first)
+  std::map<std::string, int> last_statement;  // per key
   std::string section, key;
   int statement = 0;
   std::istringstream in(text);
@@ -356,14 +360,11 @@ std::vector<CLI::ConfigItem> ConfigFileFormat::from_config(std::istream& input) 
     lines.push_back(line);
     keys.push_back(key);
     statements.push_back(statement);
+    if (!key.empty()) last_statement[key] = statement;
   }
   std::string kept;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    bool again = false;  // a later statement sets the same key
-    for (std::size_t j = i + 1; j < lines.size() && !again && !keys[i].empty(); ++j)
-      again = keys[j] == keys[i] && statements[j] != statements[i];
-    if (!again) kept += lines[i] + "\n";
-  }
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    if (keys[i].empty() || last_statement[keys[i]] == statements[i]) kept += lines[i] + "\n";
   std::istringstream rest(kept);
   items_read_ = CLI::ConfigTOML::from_config(rest);
   return items_read_;

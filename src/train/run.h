@@ -121,7 +121,9 @@ class Run {
   // The stop signal any rank has received (max over ranks), or 0; collective. Also decides,
   // the same on every rank, whether a --checkpoint-minutes checkpoint is due (checkpoint_due_).
   int agreed_stop_signal();
-  // --checkpoint-minutes applies: a time and a place for checkpoints (the same on every rank).
+  // --checkpoint-minutes has a time and a place for checkpoints (the same on every rank);
+  // timed_checkpoints(): and this is no dry run, so they are written.
+  bool timed_checkpoints_planned() const;
   bool timed_checkpoints() const;
   void save_timed_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch);  // a failure warns
   // Under mpirun, a SIGTERM is followed by SIGKILL: a note when the checkpoint may not fit.

@@ -284,7 +284,7 @@ void Run::build_model() {
 
 void Run::print_banner(const std::string& resolved_config_json) {
   // What a dry run would do too (timed_checkpoints() is false there: it writes nothing).
-  const bool timed_planned = cfg_.checkpoint_minutes > 0 && !checkpoint_dir_.empty();
+  const bool timed_planned = timed_checkpoints_planned();
   if (root_ && !resolved_config_json.empty()) {
     std::printf("# dptrain %s resolved configuration (a valid --config file):\n%s\n", DPTRAIN_VERSION,
                 config_file_text(nlohmann::ordered_json::parse(resolved_config_json)).c_str());
@@ -526,8 +526,12 @@ void Run::end_epoch(std::int64_t epoch, double epoch_s) {
   metrics_.flush();
 }
 
+bool Run::timed_checkpoints_planned() const {
+  return cfg_.checkpoint_minutes > 0 && !checkpoint_dir_.empty();
+}
+
 bool Run::timed_checkpoints() const {
-  return cfg_.checkpoint_minutes > 0 && !checkpoint_dir_.empty() && !cfg_.dry_run;
+  return timed_checkpoints_planned() && !cfg_.dry_run;
 }
 
 // A --checkpoint-minutes checkpoint is a safety net nobody asked for by name: one that
@@ -547,7 +551,6 @@ void Run::save_timed_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) 
 }
 
 int Run::agreed_stop_signal() {
-  checkpoint_due_ = false;
   // The same on every rank: no collective needed when there is nothing to decide.
   if (!stop_handlers_installed() && !timed_checkpoints()) return 0;
   // [0]: the signal any rank has received; [1]: the slowest rank's time since the last
@@ -655,7 +658,7 @@ TrainResult Run::run() {
       const bool last = step_ == total_steps_;
       const bool asked = (periodic && (step_ % cfg_.checkpoint_every == 0 || last)) ||
                          ((stopping || (last && !cfg_.resume.empty())) && !checkpoint_dir_.empty());
-      const bool timed = checkpoint_due_ || (last && wrote_checkpoint_ && !checkpoint_dir_.empty());
+      const bool timed = checkpoint_due_ || (last && wrote_checkpoint_);
       checkpoint_due_ = false;
       if (asked)
         save_checkpoint(epoch_done ? epoch + 1 : epoch, epoch_done ? 0 : s + 1);
