@@ -37,7 +37,8 @@ bool on_command_line(int argc, char** argv, const CLI::Option& opt) {
 // A bad value CLI11 reports ("Could not convert: --lr = abc", "--model: xx not in ...")
 // came from the --config file when its option is not on the command line.
 bool value_from_config_file(const CLI::ParseError& e, const CLI::App& app, int argc, char** argv) {
-  if (!dynamic_cast<const CLI::ConversionError*>(&e) && !dynamic_cast<const CLI::ValidationError*>(&e))
+  if (!dynamic_cast<const CLI::ConversionError*>(&e) && !dynamic_cast<const CLI::ValidationError*>(&e) &&
+      !dynamic_cast<const CLI::ArgumentMismatch*>(&e))
     return false;
   const CLI::Option* opt = app.get_option_no_throw(flag_named_in(e.what()));
   return opt != nullptr && !on_command_line(argc, argv, *opt);
@@ -153,6 +154,15 @@ std::string unexpected_argument(const CLI::App& app, int argc, char** argv, cons
   return "unexpected argument '" + extra + "': every value follows its flag (--name value or --name=value)";
 }
 
+// The option's default as an example: "[256,128]" -> "256,128".
+std::string example_of(const CLI::Option& opt) {
+  std::string example = opt.get_default_str();
+  example.erase(
+      std::remove_if(example.begin(), example.end(), [](char ch) { return ch == '[' || ch == ']'; }),
+      example.end());
+  return example.empty() ? "" : ", e.g. " + example;
+}
+
 // What a value of opt must look like, for "expected ..., got ...".
 std::string expected_value(const CLI::Option& opt) {
   if (opt.get_expected_max() == 0) return "true or false (or no value)";
@@ -247,6 +257,12 @@ std::string describe_parse_error(const CLI::ParseError& e, const CLI::App& app, 
     what = unknown.empty() ? unexpected_argument(app, argc, argv, what) : unknown;
   } else if (dynamic_cast<const CLI::ConversionError*>(&e)) {
     what = conversion_message(what, app, argc, argv);
+  } else if (dynamic_cast<const CLI::ArgumentMismatch*>(&e)) {
+    // "--epochs" as the last word, or "hidden = []" in the file: no value at all.
+    if (const CLI::Option* opt = app.get_option_no_throw(flag_named_in(what)); opt != nullptr)
+      what = from_file ? without_dashes(opt->get_name()) + " has no value (" + expected_value(*opt) +
+                             example_of(*opt) + ")"
+                       : opt->get_name() + ": needs a value (" + expected_value(*opt) + ")";
   }
   return from_file ? "--config " + file + ": " + what : what;
 }
@@ -275,15 +291,6 @@ namespace {
 // Whether a list value has an empty entry: "64,,32", "64,", ",64" or "".
 bool has_empty_entry(const std::string& value, char sep) {
   return (sep + value + sep).find(std::string(2, sep)) != std::string::npos;
-}
-
-// The option's default as an example: "[256,128]" -> "256,128".
-std::string example_of(const CLI::Option& opt) {
-  std::string example = opt.get_default_str();
-  example.erase(
-      std::remove_if(example.begin(), example.end(), [](char ch) { return ch == '[' || ch == ']'; }),
-      example.end());
-  return example.empty() ? "" : ", e.g. " + example;
 }
 
 }  // namespace
@@ -332,11 +339,77 @@ std::string key_set_by(const std::string& line, const std::string& section) {
   return section + "\n" + line.substr(begin, end - begin);
 }
 
+// TOML lets an array span lines, with spaces and comments around its entries:
+//   hidden = [
+//     512,  # first layer
+//     256,
+//   ]
+// CLI11 2.1 reads an array on its key's line only, and keeps the spaces around an entry
+// ("[ 64 , 32 ]" gives "64 ", which is no integer). Each array is rewritten on its key's line
+// with nothing but its entries, commas and brackets outside its strings. An array that is
+// never closed (or a string in it not closed on its line) is a CLI::ConfigError.
+std::string arrays_on_one_line(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::string out;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    const auto eq = line.find('=');
+    const auto open = eq == std::string::npos ? eq : line.find_first_not_of(" \t", eq + 1);
+    if (key_set_by(line, "").empty() || open == std::string::npos || line[open] != '[') {
+      out += line + "\n";
+      continue;
+    }
+    std::string array, rest;
+    int depth = 0;
+    char quote = 0;  // the quote of the string being read, 0 outside strings
+    bool closed = false;
+    std::size_t j = i;
+    for (std::size_t pos = open; !closed && j < lines.size() && quote == 0; pos = 0, ++j) {
+      const std::string& l = lines[j];
+      for (; pos < l.size(); ++pos) {
+        const char c = l[pos];
+        if (quote != 0) {  // inside a string: everything kept; "\"" does not end a "..." string
+          array += c;
+          if (c == '\\' && quote == '"' && pos + 1 < l.size())
+            array += l[++pos];
+          else if (c == quote)
+            quote = 0;
+        } else if (c == '#') {
+          break;  // a comment, to the end of the line
+        } else if (c == '"' || c == '\'') {
+          quote = c;
+          array += c;
+        } else if (c != ' ' && c != '\t' && c != '\r') {
+          array += c;
+          depth += c == '[' ? 1 : c == ']' ? -1 : 0;
+          if (depth == 0) {
+            rest = l.substr(pos + 1);
+            closed = true;
+            break;
+          }
+        }
+      }
+    }
+    if (!closed) {
+      const auto key = line.find_first_not_of(" \t");
+      throw CLI::ConfigError(line.substr(key, line.find_first_of(" \t=", key) - key) + " = [ (line " +
+                             std::to_string(i + 1) + "): the array is not closed (a ']' or a closing " +
+                             (quote != 0 ? std::string(1, quote) : std::string("quote")) + " is missing)");
+    }
+    out += line.substr(0, open) + array + rest + "\n";
+    i = j - 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<CLI::ConfigItem> ConfigFileFormat::from_config(std::istream& input) const {
   std::string text{std::istreambuf_iterator<char>(input), std::istreambuf_iterator<char>()};
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
+  text = arrays_on_one_line(text);
   // A key given twice takes its last value, as a flag given twice does: CLI11 would join
   // them ("hidden = [64,32]" then "hidden = [8]" would be 64,32,8). A key's statement runs
   // from its line to the next line that sets a key or opens a section; earlier statements of

@@ -95,6 +95,17 @@ expect 0 'model mlp 784-8-10 ' -- --config "$work/twice.toml" --dry-run
 printf 'hidden = "64,,32"\n' >"$work/hidden-string.toml"
 expect 2 "--config $work/hidden-string.toml: hidden has an empty entry" -- --config "$work/hidden-string.toml"
 expect 0 'model mlp 784-8-10 ' -- --config "$work/hidden.toml" --hidden 8 --dry-run
+# TOML arrays over several lines, with comments and spaces around entries (CLI11 2.1 alone
+# reads neither); an array never closed, or an empty one, says so; a flag without its value.
+printf 'hidden = [\r\n  48,  # first\r\n  24 , # second\r\n]  # done\r\nsteps = 1\n' >"$work/multiline.toml"
+expect 0 'model mlp 784-48-24-10 .*1 steps' -- --config "$work/multiline.toml" --dry-run
+printf 'hidden = [ 48 , "24" ]\n' >"$work/spaces.toml"
+expect 0 'model mlp 784-48-24-10 ' -- --config "$work/spaces.toml" --dry-run
+printf 'epochs = 1\nhidden = [\n  48,\n  24\nlr = 0.1\n' >"$work/unclosed.toml"
+expect 2 "--config $work/unclosed.toml: hidden = \\[ \\(line 2\\): the array is not closed" -- --config "$work/unclosed.toml"
+printf 'hidden = []\n' >"$work/empty-list.toml"
+expect 2 "--config $work/empty-list.toml: hidden has no value \\(integers separated by ',', e.g. 256,128\\)" -- --config "$work/empty-list.toml"
+expect 2 '^dptrain: error: --epochs: needs a value \(an integer\)' -- --epochs
 # A config file saved by an editor that writes a UTF-8 byte-order mark, with CRLF line ends.
 printf '\xef\xbb\xbfmodel = "linreg"\r\ndata = "synthetic-linreg"\r\nsteps = 2\r\n' >"$work/bom.toml"
 expect 0 'done: 2 steps' -- --config "$work/bom.toml"

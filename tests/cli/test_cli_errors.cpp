@@ -62,9 +62,48 @@ TEST_CASE("ConfigFileFormat reads a file with and without a UTF-8 byte-order mar
       k_seen = true;
     }
   CHECK(k_seen);
+  // A multi-line array given twice: the later one, whole, wins.
+  std::istringstream twice_long("hidden = [\n  64,\n  32,\n]\nhidden = [\n  8,\n]\nlr = 0.5\n");
+  const std::vector<CLI::ConfigItem> long_last = format.from_config(twice_long);
+  REQUIRE(long_last.size() == 2);
+  CHECK(long_last[0].name == "hidden");
+  CHECK(long_last[0].inputs == Flags{"8"});
+  CHECK(long_last[1].inputs == Flags{"0.5"});
   // A mark anywhere but at the start is not one: it stays in the key.
   std::istringstream late("\nx\xEF\xBB\xBF = 1\n");
   const std::vector<CLI::ConfigItem> items = format.from_config(late);
   REQUIRE(items.size() == 1);
   CHECK(items[0].name == "x\xEF\xBB\xBF");
+}
+
+TEST_CASE("ConfigFileFormat reads TOML arrays over several lines and with spaces", "[cli]") {
+  const dp::ConfigFileFormat format;
+  // Comments, CRLF ends, a trailing comma, spaces around entries; strings keep their spaces,
+  // ',' and ']' (a quote escaped in a "..." string does not end it).
+  std::istringstream in(
+      "a = [\r\n  1 ,  # one\r\n\r\n  2,\r\n]  # end\r\n"
+      "b = [ \"x y\" , 'p q' ]\n"
+      "c = [\"u,]\\\" v\",\n \"w\"]\n"
+      "d = 7\n");
+  const std::vector<CLI::ConfigItem> items = format.from_config(in);
+  REQUIRE(items.size() == 4);
+  CHECK(items[0].name == "a");
+  CHECK(items[0].inputs == Flags{"1", "2"});
+  CHECK(items[1].name == "b");
+  CHECK(items[1].inputs == Flags{"x y", "p q"});
+  CHECK(items[2].name == "c");
+  REQUIRE(items[2].inputs.size() == 2);
+  CHECK(items[2].inputs[1] == "w");
+  CHECK(items[3].name == "d");
+  CHECK(items[3].inputs == Flags{"7"});
+  // Never closed, or a string not closed on its line: an error naming the key and line.
+  for (const std::string text : {"x = 1\nhidden = [\n 1,\n 2\ny = 3\n", "x = 1\nhidden = [1, \"2]\n"}) {
+    std::istringstream bad(text);
+    try {
+      format.from_config(bad);
+      FAIL("accepted: " << text);
+    } catch (const CLI::ConfigError& e) {
+      CHECK_THAT(e.what(), Catch::Contains("hidden = [ (line 2): the array is not closed"));
+    }
+  }
 }
