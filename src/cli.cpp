@@ -198,8 +198,8 @@ OptionTable::OptionTable(CLI::App& app, Config& c) : app_(app) {
       "rank)")
       ->check(CLI::IsMember({"stop", "skip"}));
   add("--inject-fault", c.inject_fault,
-      "debug: KIND@STEP:RANK[,...] with KIND hang, crash, nan, ckpt-crash or slow (0.5 s late: a "
-      "straggler); tests the failure handling");
+      "debug: KIND@STEP:RANK[,...] with KIND hang, crash, nan, ckpt-crash, ckpt-slow (rank 0's checkpoint "
+      "write 4 s slower) or slow (0.5 s late: a straggler); tests the failure handling");
 }
 
 int parse_command_line(int argc, char** argv, bool print, CLI::App& app, Config& cfg) {

@@ -24,7 +24,7 @@ std::vector<Fault> parse_faults(const std::string& spec, int world_size) {
     start = end + 1;
     const auto at = item.find('@'), colon = item.find(':');
     DP_USER_CHECK(at != std::string::npos && colon != std::string::npos && colon > at, "--inject-fault: '",
-                  item, "' must look like KIND@STEP:RANK (KIND: hang, crash, nan, ckpt-crash, slow)");
+                  item, "' must look like KIND@STEP:RANK (KIND: ", kFaultKinds, ")");
     Fault f;
     const std::string kind = item.substr(0, at);
     if (kind == "hang")
@@ -35,11 +35,12 @@ std::vector<Fault> parse_faults(const std::string& spec, int world_size) {
       f.kind = Fault::Kind::nan;
     else if (kind == "ckpt-crash")
       f.kind = Fault::Kind::ckpt_crash;
+    else if (kind == "ckpt-slow")
+      f.kind = Fault::Kind::ckpt_slow;
     else if (kind == "slow")
       f.kind = Fault::Kind::slow;
     else
-      throw UserError(
-          concat("--inject-fault: unknown kind '", kind, "' (hang, crash, nan, ckpt-crash, slow)"));
+      throw UserError(concat("--inject-fault: unknown kind '", kind, "' (", kFaultKinds, ")"));
     char* rest = nullptr;
     const std::string step_text = item.substr(at + 1, colon - at - 1), rank_text = item.substr(colon + 1);
     f.step = std::strtoll(step_text.c_str(), &rest, 10);
@@ -85,6 +86,13 @@ void FaultInjector::before_forward(std::int64_t step) const {
   std::fprintf(stderr, "dptrain: %s injected fault: %.1f s late at step %lld\n", identity_prefix().c_str(),
                kSlowFaultSeconds, static_cast<long long>(step));
   std::this_thread::sleep_for(std::chrono::duration<double>(kSlowFaultSeconds));
+}
+
+void FaultInjector::before_checkpoint_write(std::int64_t step) const {
+  if (!active(Fault::Kind::ckpt_slow, step)) return;
+  std::fprintf(stderr, "dptrain: %s injected fault: checkpoint write %.1f s slower at step %lld\n",
+               identity_prefix().c_str(), kSlowCheckpointSeconds, static_cast<long long>(step));
+  std::this_thread::sleep_for(std::chrono::duration<double>(kSlowCheckpointSeconds));
 }
 
 void FaultInjector::poison(float* values, std::int64_t count) {

@@ -4,6 +4,8 @@
 //   crash       rank RANK dies (SIGKILL) before the all-reduce of step STEP
 //   nan         rank RANK's loss and gradients become NaN at step STEP
 //   ckpt-crash  rank RANK dies (SIGKILL) halfway through writing the checkpoint of step STEP
+//   ckpt-slow   rank RANK takes kSlowCheckpointSeconds longer to write the checkpoint of step
+//               STEP (a slow file system; only rank 0 writes checkpoints)
 //   slow        rank RANK sleeps kSlowFaultSeconds before the forward pass of step STEP (a
 //               straggler: the other ranks wait for it in the all-reduce)
 // STEP counts from 1 (the first step of the run is step 1).
@@ -16,9 +18,11 @@
 namespace dp {
 
 inline constexpr double kSlowFaultSeconds = 0.5;
+inline constexpr double kSlowCheckpointSeconds = 4.0;
+inline constexpr const char* kFaultKinds = "hang, crash, nan, ckpt-crash, ckpt-slow, slow";
 
 struct Fault {
-  enum class Kind { hang, crash, nan, ckpt_crash, slow };
+  enum class Kind { hang, crash, nan, ckpt_crash, ckpt_slow, slow };
   Kind kind = Kind::crash;
   std::int64_t step = 0;
   int rank = 0;
@@ -35,6 +39,8 @@ class FaultInjector {
   void before_all_reduce(std::int64_t step) const;
   // slow when scheduled for (step, this rank); returns at once otherwise.
   void before_forward(std::int64_t step) const;
+  // ckpt-slow when scheduled for (step, this rank); returns at once otherwise.
+  void before_checkpoint_write(std::int64_t step) const;
   // Fills count values with NaN (for a nan fault, which the caller checks with active()).
   static void poison(float* values, std::int64_t count);
 

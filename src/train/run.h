@@ -90,6 +90,12 @@ class Run {
     if (device_.backend == Backend::cpu || device_.comm == "nccl") return device_.comm;
     return device_.cuda_aware_mpi ? "mpi (CUDA-aware)" : "mpi (staged through host memory)";
   }
+  // The bytes rank 0 reads or writes while the other ranks wait (see kSlowestFileBytesPerS):
+  // a checkpoint holds the parameters and both Adam moments, a model file the parameters.
+  std::uint64_t model_file_nbytes() const {
+    return sizeof(float) * static_cast<std::uint64_t>(model_->param_count());
+  }
+  std::uint64_t checkpoint_nbytes() const { return 3 * model_file_nbytes(); }
   void poison_grads(std::int64_t begin, std::int64_t end);
   [[noreturn]] void comm_failed(const Status& s);
   void load_data();

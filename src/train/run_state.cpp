@@ -176,6 +176,7 @@ void Run::resume() {
   // ranks need no shared file system.
   std::vector<std::uint8_t> bytes;
   std::string path;
+  comm_.set_label("reading the checkpoint", checkpoint_nbytes());
   agree_on_user_errors(comm_, [&] {
     if (!root_) return;
     if (cfg_.resume != "auto") {
@@ -201,6 +202,7 @@ void Run::resume() {
       }
     }
   });
+  comm_.set_label(nullptr);
   DP_CHECK_OK(broadcast_sized(comm_, &path, 0));
   if (path.empty()) {
     // A run that finished without a checkpoint to show for it (--checkpoint-every 0) is
@@ -280,7 +282,7 @@ void Run::continue_metrics_after(std::int64_t step) {
 void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
   const Stopwatch watch;
   std::string path;
-  comm_.set_label("checkpoint");
+  comm_.set_label("checkpoint", checkpoint_nbytes());
   agree_on_user_errors(comm_, [&] {
     if (!root_) return;
     Checkpoint ck;
@@ -297,6 +299,7 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
     ck.adam_m = layout.pack(adam_->m(ctx_).data());
     ck.adam_v = layout.pack(adam_->v(ctx_).data());
     make_dirs(checkpoint_dir_, "--checkpoint-dir");  // a stop signal may ask for the first one
+    faults_.before_checkpoint_write(step_);
     const bool crash = faults_.active(Fault::Kind::ckpt_crash, step_);
     path =
         write_checkpoint(checkpoint_dir_, ck, cfg_.keep_checkpoints, crash ? &crash_mid_checkpoint : nullptr);
@@ -331,12 +334,14 @@ TrainResult Run::already_complete() {
   // No final checkpoint: the model the run wrote into its run dir when it finished.
   std::vector<float> saved;
   const std::string model = run_dir_ + "/" + kRunDirModel;
+  comm_.set_label("reading the model", model_file_nbytes());
   agree_on_user_errors(comm_, [&] {
     DP_USER_CHECK(!run_dir_.empty() && is_regular_file(model), "--export ", cfg_.export_path,
                   ": the run left no checkpoint and no ", run_dir_.empty() ? "RUN_DIR" : run_dir_, "/",
                   kRunDirModel, ", so its trained parameters are gone (nothing to export)");
     if (root_) saved = read_model_file(model);
   });
+  comm_.set_label(nullptr);
   export_params(cfg_.export_path, "--export", saved.data(), total_steps_);
   return result;
 }
@@ -368,6 +373,7 @@ std::string Run::resume_hint() const {
 
 void Run::export_params(const std::string& path, const char* flag, const float* values, std::int64_t steps) {
   const bool classify = model_->loss_kind() == LossKind::softmax_xent;
+  comm_.set_label("writing the model", model_file_nbytes());
   agree_on_user_errors(comm_, [&] {
     if (!root_) return;
     std::string hidden_text;
@@ -381,6 +387,7 @@ void Run::export_params(const std::string& path, const char* flag, const float* 
                        {"steps", std::to_string(steps)}},
                       flag);
   });
+  comm_.set_label(nullptr);
   if (std::string(flag) == "--export")
     progress_->print_line(concat("exported ", model_->param_count(), " parameters to ", path));
 }

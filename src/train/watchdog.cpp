@@ -22,12 +22,14 @@ Watchdog::~Watchdog() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Watchdog::arm(const char* collective, const char* label, std::int64_t index, std::int64_t step) {
+void Watchdog::arm(const char* collective, const char* label, std::int64_t index, std::int64_t step,
+                   double extra_s) {
   if (timeout_s_ <= 0) return;
   const double now = now_seconds();
   std::lock_guard<std::mutex> lock(mu_);
   armed_ = true;
   armed_at_ = now;
+  extra_s_ = extra_s;
   collective_ = collective;
   label_ = label;
   index_ = index;
@@ -48,13 +50,21 @@ void Watchdog::run() {
     cv_.wait_for(lock, std::chrono::duration<double>(poll_s));
     if (stop_ || !armed_) continue;
     const double waited = now_seconds() - armed_at_;
-    if (waited < timeout_s_) continue;
+    if (waited < timeout_s_ + extra_s_) continue;
     std::string what = collective_;
     if (label_) what += index_ >= 0 ? concat("(", label_, " ", index_, ")") : concat("(", label_, ")");
+    // With extra time, rank 0 was reading or writing a file meanwhile (its file system may hang).
+    char limit[160];
+    if (extra_s_ >= 0.5)
+      std::snprintf(limit, sizeof limit, "%.0f s (--comm-timeout %.0f s + %.0f s for rank 0's file I/O)",
+                    timeout_s_ + extra_s_, timeout_s_, extra_s_);
+    else
+      std::snprintf(limit, sizeof limit, "%.0f s (--comm-timeout)", timeout_s_);
     std::fprintf(stderr,
-                 "dptrain: error: %s %s at step %lld did not complete within %.0f s (--comm-timeout): "
-                 "another rank has probably died or hung; ending the job\n",
-                 identity_prefix().c_str(), what.c_str(), static_cast<long long>(step_), timeout_s_);
+                 "dptrain: error: %s %s at step %lld did not complete within %s: %s; ending the job\n",
+                 identity_prefix().c_str(), what.c_str(), static_cast<long long>(step_), limit,
+                 extra_s_ > 0 ? "rank 0's file system may be stuck, or a rank has died or hung"
+                              : "another rank has probably died or hung");
     std::fflush(stderr);
     std::_Exit(kExitCommTimeout);
   }
@@ -62,7 +72,7 @@ void Watchdog::run() {
 
 template <typename F>
 Status GuardedCommunicator::guarded(const char* collective, F&& call) {
-  watchdog_.arm(collective, label_, -1, step_);
+  watchdog_.arm(collective, label_, -1, step_, extra_s_);
   Status s = call();
   watchdog_.disarm();
   return s;

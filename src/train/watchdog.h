@@ -5,6 +5,10 @@
 // that exits non-zero ends an Open MPI job), so a dead or hung peer costs at most the
 // timeout, never a hang.
 //
+// Rank 0's file I/O (a checkpoint, the exported model) happens while the other ranks wait
+// in a collective: those collectives get extra time, nbytes / kSlowestFileBytesPerS, so a
+// slow but working file system does not end the job, and a hung one still does.
+//
 // The watchdog thread never calls MPI (the library is initialised FUNNELED): it only
 // reads the armed state and calls _Exit.
 #pragma once
@@ -21,6 +25,9 @@
 namespace dp {
 
 constexpr int kExitCommTimeout = 4;
+// The slowest file system a run should survive without raising --comm-timeout: a busy
+// parallel file system can fall to a few MB/s for one writer.
+constexpr double kSlowestFileBytesPerS = 5e6;
 
 class Watchdog {
  public:
@@ -32,8 +39,10 @@ class Watchdog {
 
   // Cheap enough for every collective (no allocation): the message is only built when the
   // timeout fires, as "collective(label index)". label may be null, index < 0 = none; the
-  // strings must outlive the armed period (string literals in practice).
-  void arm(const char* collective, const char* label, std::int64_t index, std::int64_t step);
+  // strings must outlive the armed period (string literals in practice). The limit is
+  // timeout_s + extra_s.
+  void arm(const char* collective, const char* label, std::int64_t index, std::int64_t step,
+           double extra_s = 0.0);
   void disarm();
   double timeout_s() const { return timeout_s_; }
 
@@ -45,6 +54,7 @@ class Watchdog {
   bool stop_ = false;
   bool armed_ = false;
   double armed_at_ = 0.0;
+  double extra_s_ = 0.0;
   const char* collective_ = "";
   const char* label_ = nullptr;
   std::int64_t index_ = -1;
@@ -58,8 +68,13 @@ class GuardedCommunicator final : public Communicator {
 
   // The step named in a timeout message (the trainer updates it every step).
   void set_step(std::int64_t step) { step_ = step; }
-  // Names the next collectives (e.g. "all_reduce(gradients)") until changed.
-  void set_label(const char* label) { label_ = label; }
+  // Names the next collectives (e.g. "all_reduce(gradients)") until changed. file_nbytes:
+  // what rank 0 reads or writes meanwhile (the others wait for it in these collectives),
+  // which adds file_nbytes / kSlowestFileBytesPerS to their limit.
+  void set_label(const char* label, std::uint64_t file_nbytes = 0) {
+    label_ = label;
+    extra_s_ = static_cast<double>(file_nbytes) / kSlowestFileBytesPerS;
+  }
 
   // An all-reduce named explicitly, e.g. ("gradient bucket", 3): for another thread, as it
   // reads no label or step that the main thread sets. label must be a string literal.
@@ -82,6 +97,7 @@ class GuardedCommunicator final : public Communicator {
   Watchdog watchdog_;
   std::int64_t step_ = 0;
   const char* label_ = nullptr;
+  double extra_s_ = 0.0;
 };
 
 }  // namespace dp

@@ -205,6 +205,19 @@ hung_rank)
   ((elapsed <= 5 + 30)) || fail "took ${elapsed} s (timeout 5 s + 30 s allowed)"
   expect_error 4 "\[rank 0 @ .*\] all_reduce\(gradients\) at step 30 did not complete within 5 s"
   echo "ok [$case_name]: ended in ${elapsed} s" ;;
+slow_checkpoint)
+  # Rank 0 writes the checkpoint 4 s slower than it could while rank 1 waits under
+  # --comm-timeout 2: a 33 MB checkpoint (2.8M parameters) gets 6.7 s more at 5 MB/s and
+  # the run goes on; a 0.1 MB one gets nothing, and the waiting rank ends the job.
+  big=(--data fashion-mnist --hidden 1536,1024 --batch-size 64 --steps 12 --run-dir none --checkpoint-every 10
+    --comm-timeout 2 --inject-fault ckpt-slow@10:0)
+  run 2 "${big[@]}" --checkpoint-dir "$work/ck-big"
+  [[ $rc -eq 0 ]] || fail "exit $rc with a slow checkpoint write"
+  grep -q 'injected fault: checkpoint write 4.0 s slower at step 10' "$work/err" || fail "the fault did not fire"
+  [[ -f $work/ck-big/ckpt-step0000000012.dpckpt ]] || fail "no final checkpoint"
+  run 2 "${big[@]}" --hidden 32,16 --checkpoint-dir "$work/ck-small"
+  expect_error 4 "\[rank 1 @ .*\] all_reduce\(checkpoint\) at step 10 did not complete within 2 s \(--comm-timeout\): rank 0's file system may be stuck"
+  echo "ok [$case_name]: a slow write of a big checkpoint survives --comm-timeout 2; a small one's ends the job" ;;
 crashed_rank)
   start=$(date +%s)
   run 2 "${fashion[@]}" --comm-timeout 60 --inject-fault crash@30:1

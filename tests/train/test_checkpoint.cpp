@@ -210,13 +210,15 @@ TEST_CASE("checkpoint: a directory that cannot be created or written is a UserEr
 }
 
 TEST_CASE("fault specs parse, and malformed ones are refused naming --inject-fault", "[faults]") {
-  const auto faults = dp::parse_faults("hang@5:1,crash@7:0,nan@1:3,ckpt-crash@10:0,slow@2:3", 4);
-  REQUIRE(faults.size() == 5);
+  const auto faults =
+      dp::parse_faults("hang@5:1,crash@7:0,nan@1:3,ckpt-crash@10:0,slow@2:3,ckpt-slow@4:0", 4);
+  REQUIRE(faults.size() == 6);
   CHECK(faults[0].kind == dp::Fault::Kind::hang);
   CHECK(faults[0].step == 5);
   CHECK(faults[0].rank == 1);
   CHECK(faults[3].kind == dp::Fault::Kind::ckpt_crash);
   CHECK(faults[4].kind == dp::Fault::Kind::slow);
+  CHECK(faults[5].kind == dp::Fault::Kind::ckpt_slow);
   CHECK(dp::parse_faults("", 2).empty());
   for (const char* bad :
        {"hang", "hang@5", "hang@x:1", "hang@0:1", "hang@5:4", "boom@5:0", "hang@5:-1", "nan@3:1x"})
