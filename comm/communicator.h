@@ -24,7 +24,8 @@ struct RankInfo {
   int world_size = 1;
   int local_rank = 0;  // rank among the processes on this host
   int local_size = 1;  // processes on this host
-  std::string host;
+  int node = 0;        // the lowest rank on this host: equal exactly for the ranks of one node
+  std::string host;    // for messages (containers on different nodes may share a host name)
 };
 
 class Communicator {

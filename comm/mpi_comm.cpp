@@ -89,7 +89,9 @@ Status MpiCommunicator::create(MPI_Comm base, MpiCommunicator** out) {
   if (rc != MPI_SUCCESS) return fail(rc, "MPI_Comm_split_type");
   MPI_Comm_rank(node, &c->info_.local_rank);
   MPI_Comm_size(node, &c->info_.local_size);
+  rc = MPI_Allreduce(&c->info_.rank, &c->info_.node, 1, MPI_INT, MPI_MIN, node);
   MPI_Comm_free(&node);
+  if (rc != MPI_SUCCESS) return fail(rc, "MPI_Allreduce(node)");
 
   char name[MPI_MAX_PROCESSOR_NAME] = {};
   int name_len = 0;

@@ -55,7 +55,8 @@ void validate_config(const Config& cfg, int world_size);
 
 // The cores the ranks on this host run on together: the union of their affinity masks
 // (mpirun's binding, taskset, a cgroup cpuset narrow them). Ranks on one host are those
-// with the same host name. Collective. The --print-topology oversubscription note uses it.
+// MPI puts on one shared-memory node (RankInfo::node). Collective. The --print-topology oversubscription note
+// uses it.
 int node_cores(Communicator& comm);
 
 // BLAS threads per rank when --threads is 0: the cores the job may use on this node (its

@@ -44,9 +44,14 @@ DeviceChoice choose_device(const Config& cfg, const RankInfo& me);
 // is used only when no two ranks share a GPU (same host and PCI bus id); --comm nccl
 // with a shared GPU is refused (UserError, identical on every rank).
 void agree_device(const Config& cfg, Communicator& comm, DeviceChoice* d);
-// Collective: every rank's GPU as "host PCI-bus-id" ("" for a CPU rank), in rank order.
-std::vector<std::string> gpu_names(Communicator& comm, const DeviceChoice& d);
-// "ranks A and B use the same GPU (NAME)" for the first such pair, else "".
-std::string shared_gpu(const std::vector<std::string>& names);
+// A rank's GPU: its node (RankInfo::node) and "host PCI-bus-id" ("" for a CPU rank).
+struct GpuName {
+  int node = 0;
+  std::string text;
+};
+// Collective: every rank's GPU, in rank order.
+std::vector<GpuName> gpu_names(Communicator& comm, const DeviceChoice& d);
+// "ranks A and B use the same GPU (NAME)" for the first pair on one node with one GPU, else "".
+std::string shared_gpu(const std::vector<GpuName>& names);
 
 }  // namespace dp

@@ -40,22 +40,20 @@ cpu_set_t affinity_mask() {
 }  // namespace
 
 int node_cores(Communicator& comm) {
-  // Each rank's slot: a hash of its host name (FNV-1a), then its affinity mask.
+  // Each rank's slot: its node, then its affinity mask.
   struct Slot {
-    std::uint64_t host_hash;
+    std::int64_t node;
     cpu_set_t mask;
   };
   Slot mine{};
-  mine.host_hash = 1469598103934665603ull;
-  for (const char ch : comm.info().host)
-    mine.host_hash = (mine.host_hash ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+  mine.node = comm.info().node;
   mine.mask = affinity_mask();
   std::vector<Slot> all(static_cast<std::size_t>(comm.world_size()));
   DP_CHECK_OK(comm.all_gather(&mine, all.data(), sizeof(Slot)));
   cpu_set_t node;
   CPU_ZERO(&node);
   for (const Slot& s : all)
-    if (s.host_hash == mine.host_hash) CPU_OR(&node, &node, &s.mask);
+    if (s.node == mine.node) CPU_OR(&node, &node, &s.mask);
   return std::max(1, CPU_COUNT(&node));
 }
 
@@ -146,36 +144,41 @@ DeviceChoice choose_device(const Config& cfg, const RankInfo& me) {
   return d;
 }
 
-std::vector<std::string> gpu_names(Communicator& comm, const DeviceChoice& d) {
-  // Every rank names its GPU as host + PCI bus id (empty on the CPU): two ranks share a GPU
-  // exactly when they name the same one, however CUDA_VISIBLE_DEVICES numbers GPUs (e.g.
-  // Slurm's --gpus-per-task=1 shows every rank its own GPU as device 0).
-  constexpr std::size_t kSlot = 160;
-  std::string mine =
-      d.backend == Backend::cuda ? concat(comm.info().host, " ", device::pci_bus_id(d.gpu)) : "";
-  mine.resize(kSlot, '\0');
-  const int world = comm.world_size();
-  std::vector<char> all(kSlot * static_cast<std::size_t>(world));
-  DP_CHECK_OK(comm.all_gather(mine.data(), all.data(), kSlot));
-  std::vector<std::string> names;
-  for (int r = 0; r < world; ++r) names.emplace_back(all.data() + static_cast<std::size_t>(r) * kSlot);
+std::vector<GpuName> gpu_names(Communicator& comm, const DeviceChoice& d) {
+  // Every rank names its GPU by node and PCI bus id (empty on the CPU): two ranks share a
+  // GPU exactly when they name the same one, however CUDA_VISIBLE_DEVICES numbers GPUs (e.g.
+  // Slurm's --gpus-per-task=1 shows every rank its own GPU as device 0). The node, not the
+  // host name: containers on different nodes may have the same one.
+  constexpr std::size_t kText = 160;
+  struct Slot {
+    std::int64_t node;
+    char text[kText];
+  };
+  Slot mine{};
+  mine.node = comm.info().node;
+  if (d.backend == Backend::cuda)
+    std::snprintf(mine.text, kText, "%s %s", comm.info().host.c_str(), device::pci_bus_id(d.gpu).c_str());
+  std::vector<Slot> all(static_cast<std::size_t>(comm.world_size()));
+  DP_CHECK_OK(comm.all_gather(&mine, all.data(), sizeof(Slot)));
+  std::vector<GpuName> names;
+  for (const Slot& s : all) names.push_back({static_cast<int>(s.node), std::string(s.text)});
   return names;
 }
 
-std::string shared_gpu(const std::vector<std::string>& names) {
+std::string shared_gpu(const std::vector<GpuName>& names) {
   const std::size_t world = names.size();
   for (std::size_t a = 0; a < world; ++a)
     for (std::size_t b = a + 1; b < world; ++b)
-      if (!names[a].empty() && names[a] == names[b])
-        return concat("ranks ", a, " and ", b, " use the same GPU (", names[a], ")");
+      if (!names[a].text.empty() && names[a].node == names[b].node && names[a].text == names[b].text)
+        return concat("ranks ", a, " and ", b, " use the same GPU (", names[a].text, ")");
   return "";
 }
 
 void agree_device(const Config& cfg, Communicator& comm, DeviceChoice* d) {
-  const std::vector<std::string> names = gpu_names(comm, *d);
+  const std::vector<GpuName> names = gpu_names(comm, *d);
   const int world = comm.world_size();
   const auto gpu_ranks =
-      std::count_if(names.begin(), names.end(), [](const std::string& n) { return !n.empty(); });
+      std::count_if(names.begin(), names.end(), [](const GpuName& n) { return !n.text.empty(); });
   if (gpu_ranks == 0) return;
   if (gpu_ranks < world) {
     // Only --device auto gets here (--device cuda refuses a rank without a GPU): replicas

@@ -45,8 +45,13 @@ TEST_CASE("rank info is consistent", "[comm]") {
   REQUIRE(c.all_reduce(&local_sum, 1, dp::ReduceOp::sum).ok());
   std::int64_t local_size_max = info.local_size;
   REQUIRE(c.all_reduce(&local_size_max, 1, dp::ReduceOp::max).ok());
-  if (local_size_max == info.world_size)
+  if (local_size_max == info.world_size) {
     CHECK(local_sum == std::int64_t{info.world_size} * (info.world_size - 1) / 2);
+    CHECK(info.node == 0);  // one node: its lowest rank is 0
+  }
+  // The node is named by its lowest rank, which is its local rank 0.
+  CHECK(info.node <= info.rank);
+  CHECK((info.node == info.rank) == (info.local_rank == 0));
 }
 
 TEST_CASE("all_reduce sum of float32 integers is exact", "[comm]") {
