@@ -339,16 +339,53 @@ std::string key_set_by(const std::string& line, const std::string& section) {
   return section + "\n" + line.substr(begin, end - begin);
 }
 
-// TOML lets an array span lines, with spaces and comments around its entries:
+// CLI11 2.1 reads TOML loosely: it cuts a line at its first '#', inside a string too
+// (run-dir = "runs/a#1" became "runs/a with a quote), reads an array on its key's line only,
+// and keeps the spaces around an entry ("[ 64 , 32 ]" gives "64 ", which is no integer).
+// TOML allows all three:
 //   hidden = [
 //     512,  # first layer
 //     256,
 //   ]
-// CLI11 2.1 reads an array on its key's line only, and keeps the spaces around an entry
-// ("[ 64 , 32 ]" gives "64 ", which is no integer). Each array is rewritten on its key's line
-// with nothing but its entries, commas and brackets outside its strings. An array that is
-// never closed (or a string in it not closed on its line) is a CLI::ConfigError.
-std::string arrays_on_one_line(const std::string& text) {
+// So each line loses its comment (a '#' outside strings, to the end of the line), each array
+// is rewritten on its key's line without the spaces between its entries, and the reader takes
+// no comment character of its own (ConfigFileFormat's constructor). An array never closed, or
+// a string not closed on its line, is a CLI::ConfigError naming the key and line.
+struct LineScan {
+  std::string kept;     // the text read, comment left out (for an array, spaces outside strings too)
+  std::size_t end = 0;  // where reading stopped: the line's end, its comment, or an array's ']'
+  int depth = 0;        // brackets open
+  char quote = 0;       // the quote of a string still open, 0 outside strings
+};
+
+// Reads line from pos; array: leave out spaces outside strings, and stop after the ']' that
+// brings scan.depth back to 0; quotes: a quote starts a string (else it is a character).
+void scan_line(const std::string& line, std::size_t pos, bool array, bool quotes, LineScan* scan) {
+  for (; pos < line.size(); ++pos) {
+    const char c = line[pos];
+    if (scan->quote != 0) {  // inside a string: everything kept; \" does not end a "..." string
+      scan->kept += c;
+      if (c == '\\' && scan->quote == '"' && pos + 1 < line.size())
+        scan->kept += line[++pos];
+      else if (c == scan->quote)
+        scan->quote = 0;
+      continue;
+    }
+    if (c == '#') break;
+    if (quotes && (c == '"' || c == '\'')) scan->quote = c;
+    if (array && (c == ' ' || c == '\t' || c == '\r')) continue;
+    scan->kept += c;
+    if (!array) continue;
+    scan->depth += c == '[' ? 1 : c == ']' ? -1 : 0;
+    if (scan->depth == 0) {
+      ++pos;
+      break;
+    }
+  }
+  scan->end = pos;
+}
+
+std::string statements_on_one_line(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
@@ -356,50 +393,39 @@ std::string arrays_on_one_line(const std::string& text) {
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const std::string& line = lines[i];
     const auto eq = line.find('=');
-    const auto open = eq == std::string::npos ? eq : line.find_first_not_of(" \t", eq + 1);
-    if (key_set_by(line, "").empty() || open == std::string::npos || line[open] != '[') {
-      out += line + "\n";
+    const auto value = eq == std::string::npos ? eq : line.find_first_not_of(" \t", eq + 1);
+    const bool statement = !key_set_by(line, "").empty() && value != std::string::npos;
+    const std::string key = statement ? line.substr(0, eq).erase(0, line.find_first_not_of(" \t")) : "";
+    const auto error = [&](const std::string& what) {
+      return CLI::ConfigError(key.substr(0, key.find_last_not_of(" \t") + 1) +
+                              (line[value] == '[' ? " = [" : "") + " (line " + std::to_string(i + 1) +
+                              "): " + what);
+    };
+    LineScan scan;
+    if (!statement) {  // a comment, a section header: up to the comment
+      scan_line(line, 0, /*array=*/false, /*quotes=*/false, &scan);
+      out += scan.kept + "\n";
       continue;
     }
-    std::string array, rest;
-    int depth = 0;
-    char quote = 0;  // the quote of the string being read, 0 outside strings
-    bool closed = false;
+    if (line[value] != '[') {  // a scalar: a string (which may hold '#'), or a bare value
+      scan_line(line, value, /*array=*/false, /*quotes=*/line[value] == '"' || line[value] == '\'', &scan);
+      if (scan.quote != 0)
+        throw error(std::string("the string is not closed (a closing ") + scan.quote + " is missing)");
+      out += line.substr(0, value) + scan.kept + "\n";
+      continue;
+    }
     std::size_t j = i;
-    for (std::size_t pos = open; !closed && j < lines.size() && quote == 0; pos = 0, ++j) {
-      const std::string& l = lines[j];
-      for (; pos < l.size(); ++pos) {
-        const char c = l[pos];
-        if (quote != 0) {  // inside a string: everything kept; "\"" does not end a "..." string
-          array += c;
-          if (c == '\\' && quote == '"' && pos + 1 < l.size())
-            array += l[++pos];
-          else if (c == quote)
-            quote = 0;
-        } else if (c == '#') {
-          break;  // a comment, to the end of the line
-        } else if (c == '"' || c == '\'') {
-          quote = c;
-          array += c;
-        } else if (c != ' ' && c != '\t' && c != '\r') {
-          array += c;
-          depth += c == '[' ? 1 : c == ']' ? -1 : 0;
-          if (depth == 0) {
-            rest = l.substr(pos + 1);
-            closed = true;
-            break;
-          }
-        }
-      }
-    }
-    if (!closed) {
-      const auto key = line.find_first_not_of(" \t");
-      throw CLI::ConfigError(line.substr(key, line.find_first_of(" \t=", key) - key) + " = [ (line " +
-                             std::to_string(i + 1) + "): the array is not closed (a ']' or a closing " +
-                             (quote != 0 ? std::string(1, quote) : std::string("quote")) + " is missing)");
-    }
-    out += line.substr(0, open) + array + rest + "\n";
-    i = j - 1;
+    for (scan_line(line, value, /*array=*/true, /*quotes=*/true, &scan);
+         scan.depth > 0 && scan.quote == 0 && j + 1 < lines.size();)
+      scan_line(lines[++j], 0, /*array=*/true, /*quotes=*/true, &scan);
+    if (scan.depth > 0)
+      throw error(std::string("the array is not closed (a ']' or a closing ") +
+                  (scan.quote != 0 ? std::string(1, scan.quote) : std::string("quote")) + " is missing)");
+    // What follows the ']' on its line, up to a comment (nothing, in a valid file).
+    LineScan rest;
+    scan_line(lines[j], scan.end, /*array=*/false, /*quotes=*/false, &rest);
+    out += line.substr(0, value) + scan.kept + rest.kept + "\n";
+    i = j;
   }
   return out;
 }
@@ -409,7 +435,7 @@ std::string arrays_on_one_line(const std::string& text) {
 std::vector<CLI::ConfigItem> ConfigFileFormat::from_config(std::istream& input) const {
   std::string text{std::istreambuf_iterator<char>(input), std::istreambuf_iterator<char>()};
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
-  text = arrays_on_one_line(text);
+  text = statements_on_one_line(text);
   // A key given twice takes its last value, as a flag given twice does: CLI11 would join
   // them ("hidden = [64,32]" then "hidden = [8]" would be 64,32,8). A key's statement runs
   // from its line to the next line that sets a key or opens a section; earlier statements of

@@ -38,9 +38,11 @@ std::vector<std::string> close_flags(const std::string& typed, const std::vector
 
 // The --config reader: TOML/INI as CLI11 reads it, after a UTF-8 byte-order mark, which
 // editors on Windows put at the start of a file (CLI11 would make it part of the first key).
-// A key given twice takes its last value. It keeps what it read, for the checks above.
+// A key given twice takes its last value. Arrays may span lines; a '#' in a string is no
+// comment. It keeps what it read, for the checks above.
 class ConfigFileFormat : public CLI::ConfigTOML {
  public:
+  ConfigFileFormat() { comment('\0'); }  // from_config takes the comments out itself
   std::vector<CLI::ConfigItem> from_config(std::istream& input) const override;
   const std::vector<CLI::ConfigItem>& items_read() const { return items_read_; }
 

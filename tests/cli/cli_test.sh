@@ -99,6 +99,8 @@ expect 0 'model mlp 784-8-10 ' -- --config "$work/hidden.toml" --hidden 8 --dry-
 # reads neither); an array never closed, or an empty one, says so; a flag without its value.
 printf 'hidden = [\r\n  48,  # first\r\n  24 , # second\r\n]  # done\r\nsteps = 1\n' >"$work/multiline.toml"
 expect 0 'model mlp 784-48-24-10 .*1 steps' -- --config "$work/multiline.toml" --dry-run
+printf 'data = "npy:%s/a#1.npy,y.npy"  # a comment\nsteps = 1\n' "$work" >"$work/hash.toml"
+expect 2 "$work/a#1.npy: cannot open" -- --config "$work/hash.toml"
 printf 'hidden = [ 48 , "24" ]\n' >"$work/spaces.toml"
 expect 0 'model mlp 784-48-24-10 ' -- --config "$work/spaces.toml" --dry-run
 printf 'epochs = 1\nhidden = [\n  48,\n  24\nlr = 0.1\n' >"$work/unclosed.toml"

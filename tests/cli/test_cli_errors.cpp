@@ -96,6 +96,22 @@ TEST_CASE("ConfigFileFormat reads TOML arrays over several lines and with spaces
   CHECK(items[2].inputs[1] == "w");
   CHECK(items[3].name == "d");
   CHECK(items[3].inputs == Flags{"7"});
+  // A '#' in a string is no comment (CLI11 alone cut "a#1" to "a); one outside strings is,
+  // after a scalar too; a quote inside a bare value is a character.
+  std::istringstream hashes("run-dir = \"runs/a#1\"  # where\nlr = 1e-3# rate\nname = it's # mine\n");
+  const std::vector<CLI::ConfigItem> scalars = format.from_config(hashes);
+  REQUIRE(scalars.size() == 3);
+  CHECK(scalars[0].inputs == Flags{"runs/a#1"});
+  CHECK(scalars[1].inputs == Flags{"1e-3"});
+  CHECK(scalars[2].inputs == Flags{"it's"});
+  std::istringstream open_string("x = 1\nrun-dir = \"runs/a#1\n");
+  try {
+    format.from_config(open_string);
+    FAIL("accepted a string that is not closed");
+  } catch (const CLI::ConfigError& e) {
+    CHECK_THAT(e.what(),
+               Catch::Contains("run-dir (line 2): the string is not closed (a closing \" is missing)"));
+  }
   // Never closed, or a string not closed on its line: an error naming the key and line.
   for (const std::string text : {"x = 1\nhidden = [\n 1,\n 2\ny = 3\n", "x = 1\nhidden = [1, \"2]\n"}) {
     std::istringstream bad(text);
