@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <iterator>
 #include <map>
 #include <sstream>
@@ -352,27 +353,83 @@ std::string key_set_by(const std::string& line, const std::string& section) {
 // no comment character of its own (ConfigFileFormat's constructor). An array never closed, or
 // a string not closed on its line, is a CLI::ConfigError naming the key and line.
 struct LineScan {
-  std::string kept;     // the text read, comment left out (for an array, spaces outside strings too)
-  std::size_t end = 0;  // where reading stopped: the line's end, its comment, or an array's ']'
-  int depth = 0;        // brackets open
-  char quote = 0;       // the quote of a string still open, 0 outside strings
+  std::string kept;              // the text read, comment left out (for an array, spaces outside strings too)
+  std::size_t end = 0;           // where reading stopped: the line's end, its comment, or an array's ']'
+  int depth = 0;                 // brackets open
+  char quote = 0;                // the quote of a string still open, 0 outside strings
+  std::size_t string_start = 0;  // where in kept the last string starts (its quote)
 };
+
+// The TOML escape at line[pos] ('\\') in a "..." string, appended to out as the character it
+// stands for (\\uXXXX and \\UXXXXXXXX as UTF-8; a line break, which would end the line CLI11
+// reads, or an unknown escape as it is written); returns the position of its last character.
+// resume.toml spells paths this way (JSON's escapes are TOML's).
+std::size_t decode_escape(const std::string& line, std::size_t pos, std::string* out) {
+  const char e = line[pos + 1];
+  const char* plain = std::strchr("\"\\bft", e);
+  if (e != '\0' && plain != nullptr) {
+    *out += "\"\\\b\f\t"[plain - "\"\\bft"];
+    return pos + 1;
+  }
+  const std::size_t digits = e == 'u' ? 4 : e == 'U' ? 8 : 0;
+  const std::string hex = digits > 0 ? line.substr(pos + 2, digits) : "";
+  if (digits == 0 || hex.size() != digits ||
+      hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+    *out += line.substr(pos, 2);
+    return pos + 1;
+  }
+  const unsigned long code = std::stoul(hex, nullptr, 16);
+  if (code == '\n' || code == '\r') {  // a line break would end the line CLI11 reads
+    *out += line.substr(pos, 2 + digits);
+  } else if (code < 0x80) {
+    *out += static_cast<char>(code);
+  } else if (code < 0x800) {
+    *out += static_cast<char>(0xC0 | (code >> 6));
+    *out += static_cast<char>(0x80 | (code & 0x3F));
+  } else if (code < 0x10000) {
+    *out += static_cast<char>(0xE0 | (code >> 12));
+    *out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    *out += static_cast<char>(0x80 | (code & 0x3F));
+  } else {
+    *out += static_cast<char>(0xF0 | (code >> 18));
+    *out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+    *out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    *out += static_cast<char>(0x80 | (code & 0x3F));
+  }
+  return pos + 1 + digits;
+}
 
 // Reads line from pos; array: leave out spaces outside strings, and stop after the ']' that
 // brings scan.depth back to 0; quotes: a quote starts a string (else it is a character).
 void scan_line(const std::string& line, std::size_t pos, bool array, bool quotes, LineScan* scan) {
   for (; pos < line.size(); ++pos) {
     const char c = line[pos];
-    if (scan->quote != 0) {  // inside a string: everything kept; \" does not end a "..." string
-      scan->kept += c;
-      if (c == '\\' && scan->quote == '"' && pos + 1 < line.size())
-        scan->kept += line[++pos];
-      else if (c == scan->quote)
+    if (scan->quote != 0) {  // inside a string: everything kept, a "..." string's escapes decoded
+      if (c == '\\' && scan->quote == '"' && pos + 1 < line.size()) {
+        pos = decode_escape(line, pos, &scan->kept);
+      } else if (c != scan->quote) {
+        scan->kept += c;
+      } else {
+        // Closed. CLI11 takes the quotes off without decoding anything and splits at a quote
+        // inside: quote it with one of its quotes that the text does not hold.
+        const std::string text = scan->kept.substr(scan->string_start + 1);
+        char q = '"';
+        for (const char candidate : {'"', '\'', '`'})
+          if (text.find(candidate) == std::string::npos) {
+            q = candidate;
+            break;
+          }
+        scan->kept[scan->string_start] = q;
+        scan->kept += q;
         scan->quote = 0;
+      }
       continue;
     }
     if (c == '#') break;
-    if (quotes && (c == '"' || c == '\'')) scan->quote = c;
+    if (quotes && (c == '"' || c == '\'')) {
+      scan->quote = c;
+      scan->string_start = scan->kept.size();
+    }
     if (array && (c == ' ' || c == '\t' || c == '\r')) continue;
     scan->kept += c;
     if (!array) continue;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "src/cli.h"
 #include "src/cli_errors.h"
 
 namespace {
@@ -122,4 +123,27 @@ TEST_CASE("ConfigFileFormat reads TOML arrays over several lines and with spaces
       CHECK_THAT(e.what(), Catch::Contains("hidden = [ (line 2): the array is not closed"));
     }
   }
+}
+
+TEST_CASE("ConfigFileFormat reads back every string resume.toml writes", "[cli]") {
+  // resume.toml spells strings as JSON does (its escapes are TOML's); CLI11 alone kept them
+  // escaped (a run dir a\\b resumed from a\\\\b) and split a value at a quote inside it.
+  const dp::ConfigFileFormat format;
+  for (const std::string path : {"runs/a\\b", "q\"uote,x.npy", "tab\there", "caf\xC3\xA9 #1", "it's", "x,y",
+                                 "back`tick's", "ctl\x01", ""}) {
+    nlohmann::ordered_json table;
+    table["run-dir"] = path;
+    table["hidden"] = nlohmann::ordered_json::array({path});
+    std::istringstream in(dp::config_file_text(table));
+    const std::vector<CLI::ConfigItem> items = format.from_config(in);
+    REQUIRE(items.size() == 2);
+    CHECK(items[0].inputs == Flags{path});
+    CHECK(items[1].inputs == Flags{path});
+  }
+  // TOML's escapes, \\uXXXX and \\UXXXXXXXX as UTF-8; a line break and an unknown escape
+  // stay as written.
+  std::istringstream escapes("a = \"\\u00e9\\U0001F600\\t\\n\\u000a\\q\"\n");
+  const std::vector<CLI::ConfigItem> items = format.from_config(escapes);
+  REQUIRE(items.size() == 1);
+  CHECK(items[0].inputs == Flags{"\xC3\xA9\xF0\x9F\x98\x80\t\\n\\u000a\\q"});
 }

@@ -1,6 +1,7 @@
 // fuzz_parsers: a deterministic, bounded mutation fuzzer for every file parser.
 //
-// For each format (the table in make_formats(): idx, idx.gz, npy, safetensors, checkpoint)
+// For each format (the table in make_formats(): idx, idx.gz, npy, safetensors, checkpoint,
+// config)
 // it takes small valid files built in code (the seeds), mutates them (bit flips, byte
 // overwrites, truncation, appended garbage, duplicated or deleted chunks, huge integers
 // at random places, and format-aware header mutations: IDX dimensions, NPY
@@ -33,10 +34,12 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "src/cli_errors.h"
 #include "src/data/file_bytes.h"
 #include "src/data/idx.h"
 #include "src/data/npy.h"
@@ -800,6 +803,49 @@ void mutate_checkpoint_header(Bytes* b, Rng* r) {
   }
 }
 
+// ---- --config files (TOML as ConfigFileFormat reads it) --------------------------------
+
+Bytes text_bytes(const std::string& text) {
+  return Bytes(text.begin(), text.end());
+}
+
+std::vector<Bytes> config_seeds() {
+  return {
+      text_bytes("model = \"mlp\"\nhidden = [256,128]\nlr = 0.001\nrun-dir = \"runs/a\\\\b#1\"\n"),
+      text_bytes("\xEF\xBB\xBF"
+                 "epochs = 3 # three\r\nhidden = [\r\n  64,  # first\r\n  32,\r\n]\r\n"),
+      text_bytes("data = \"npy:x.npy,y.npy\"\nhidden = [ \"8\" , '4' ]\nname = \"\\u00e9\\U0001F600\\t\\n\"\n"
+                 "# comment\nhidden = [16]\n[section]\nk = 1\n")};
+}
+
+// Inserts or overwrites with a character that means something to the reader.
+void mutate_config_text(Bytes* b, Rng* r) {
+  static const char kSpecial[] = "[]\"'#\\=,\n\r uU0{} \t";
+  const char c = kSpecial[r->uniform_index(sizeof kSpecial - 1)];
+  const std::size_t at = b->empty() ? 0 : r->uniform_index(b->size() + 1);
+  if (r->uniform_index(2) || at == b->size())
+    b->insert(b->begin() + static_cast<std::ptrdiff_t>(at), static_cast<std::uint8_t>(c));
+  else
+    (*b)[at] = static_cast<std::uint8_t>(c);
+}
+
+// What --config does with the items: every key is a name, every value a string; a refusal
+// (CLI11's ParseError family) becomes the UserError naming the file that dptrain prints.
+void parse_config(const Bytes& b, const std::string& path) {
+  std::istringstream in(std::string(b.begin(), b.end()));
+  const dp::ConfigFileFormat format;
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = format.from_config(in);
+  } catch (const CLI::ParseError& e) {
+    throw dp::UserError(path + ": " + e.what());
+  }
+  std::size_t chars = 0;
+  for (const CLI::ConfigItem& item : items)
+    for (const std::string& v : item.inputs) chars += v.size();
+  if (chars > b.size() * 4 + 16) throw FuzzFailure("the values hold more characters than the file");
+}
+
 // ---- the table -------------------------------------------------------------------
 
 std::vector<Format> make_formats() {
@@ -830,6 +876,7 @@ std::vector<Format> make_formats() {
                  consume_checkpoint(dp::parse_checkpoint(b, path), path);
                },
                mutate_checkpoint_header, fix_trailing_crc32});
+  f.push_back({"config", "fuzz.toml", config_seeds(), parse_config, mutate_config_text, nullptr});
   // A new format: a row here, its sources in DPTRAIN_PARSER_SOURCES (tests/fuzz/CMakeLists.txt).
   return f;
 }
