@@ -135,6 +135,7 @@ Status NcclCommunicator::create(Communicator& host, int dev, double timeout_s,
     c->comm_ = nullptr;
     return s;
   }
+  kernels::cuda_detail::forget_library_errors();  // NCCL's own probes (peer access, driver entry points)
   c->own_stream_ = device::stream_create();
   c->own_event_ = device::event_create();
   c->d_barrier_ = device::alloc(sizeof(float));
@@ -206,6 +207,7 @@ Status NcclCommunicator::run_sync(const std::string& what) {
                                ncclGetLastError(as_nccl(comm_)), ")"));                 \
     if (dp_nccl_rc_ == ncclInProgress)                                                  \
       if (Status dp_s_ = settle(what); !dp_s_.ok()) return dp_s_;                       \
+    kernels::cuda_detail::forget_library_errors();                                      \
   } while (0)
 
 Status NcclCommunicator::all_reduce_on(float* d_data, std::size_t count, DeviceReduce op, void* stream,

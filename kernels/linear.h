@@ -28,6 +28,8 @@ void linear_forward(const float* x, const float* w, const float* b, float* y, st
 namespace cuda {
 void linear_forward(const Context& ctx, const float* x, const float* w, const float* b, float* y,
                     std::int64_t rows, std::int64_t in, std::int64_t out, bool relu);
-}
+// How many calls so far ran the fused cuBLASLt matmul (the others the fallback): for tests.
+std::int64_t fused_linear_calls();
+}  // namespace cuda
 
 }  // namespace dp::kernels

@@ -27,12 +27,29 @@
   } while (0)
 
 // After every kernel launch: a bad launch configuration is reported here, at its source,
-// not by the next unrelated CUDA call.
-#define KERNEL_CHECK() CUDA_CHECK(cudaPeekAtLastError())
+// not by the next unrelated CUDA call. It reads (and clears) this thread's last error, so
+// that must be clean before the launch: cudaErrorNotReady is a query's answer, never a
+// launch's, and libraries that succeed may leave an error they handled themselves (see
+// forget_library_errors).
+#define KERNEL_CHECK() CUDA_CHECK(::dp::kernels::cuda_detail::launch_error())
 
 namespace dp::kernels::cuda_detail {
 inline cudaStream_t stream_of(void* stream) {
   return static_cast<cudaStream_t>(stream);
+}
+
+inline cudaError_t launch_error() {
+  const cudaError_t rc = cudaGetLastError();
+  return rc == cudaErrorNotReady ? cudaSuccess : rc;
+}
+
+// After a cuBLAS, cuBLASLt or NCCL call that succeeded: an error the library met and
+// handled inside (a probe of a driver entry point, peer access already enabled, an event
+// query not ready) may stay as this thread's last error, and the next KERNEL_CHECK would
+// blame a healthy launch for it. A sticky error (a kernel's illegal address) is not lost:
+// every later call returns it again.
+inline void forget_library_errors() {
+  (void)cudaGetLastError();
 }
 
 // cudaEventQuery answers cudaErrorNotReady while the work before the event still runs.

@@ -192,6 +192,7 @@ Runtime::Runtime(int dev, bool allow_tf32) : dev_(dev) {
   }
   ctx_.d_scratch = alloc(kernels::Context::kScratchNbytes);
   ctx_.h_scratch = alloc_pinned(kernels::Context::kScratchNbytes);
+  kernels::cuda_detail::forget_library_errors();  // e.g. a failed cuBLASLt handle, handled above
 }
 
 Runtime::~Runtime() {

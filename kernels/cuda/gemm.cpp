@@ -34,7 +34,9 @@ void gemm(const Context& ctx, Trans trans_a, Trans trans_b, std::int64_t m, std:
   const cublasOperation_t op_b = trans_b == Trans::yes ? CUBLAS_OP_T : CUBLAS_OP_N;
   // The 64-bit API: no int range limit on the sizes or leading dimensions. With beta == 0
   // cuBLAS does not read C (documented), so NaN in an uninitialised C is overwritten.
-  CUBLAS_CHECK(cuda_detail::cublas().sgemm_64(handle, op_b, op_a, n, m, k, &alpha, b, ldb, a, lda, &beta, c, ldc));
+  CUBLAS_CHECK(
+      cuda_detail::cublas().sgemm_64(handle, op_b, op_a, n, m, k, &alpha, b, ldb, a, lda, &beta, c, ldc));
+  cuda_detail::forget_library_errors();
 }
 
 }  // namespace dp::kernels::cuda

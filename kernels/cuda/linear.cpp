@@ -17,6 +17,7 @@
 // thread per handle (the bias pointer is set on the cached descriptor before each call).
 #include "kernels/linear.h"
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -108,7 +109,10 @@ const Plan& plan_for(const CublasLtApi& lt, const Context& ctx, std::int64_t row
   const Key key{dev, ctx.lt_handle, rows, in, out, relu, ctx.allow_tf32, align.x, align.w, align.y};
   std::lock_guard<std::mutex> lock(mu);
   auto it = plans.find(key);
-  if (it == plans.end()) it = plans.emplace(key, make_plan(lt, ctx, rows, in, out, relu, align)).first;
+  if (it == plans.end()) {
+    it = plans.emplace(key, make_plan(lt, ctx, rows, in, out, relu, align)).first;
+    cuda_detail::forget_library_errors();  // a failed attribute or heuristic only makes it unusable
+  }
   return it->second;
 }
 
@@ -120,7 +124,13 @@ void unfused(const Context& ctx, const float* x, const float* w, const float* b,
   if (relu) cuda::relu_forward(ctx, y, y, rows * out);
 }
 
+std::atomic<std::int64_t> fused_calls{0};
+
 }  // namespace
+
+std::int64_t fused_linear_calls() {
+  return fused_calls.load();
+}
 
 void linear_forward(const Context& ctx, const float* x, const float* w, const float* b, float* y,
                     std::int64_t rows, std::int64_t in, std::int64_t out, bool relu) {
@@ -138,6 +148,8 @@ void linear_forward(const Context& ctx, const float* x, const float* w, const fl
   CUBLAS_CHECK(lt->matmul(static_cast<cublasLtHandle_t>(ctx.lt_handle), plan->desc, &alpha, w, plan->a, x,
                           plan->b, &beta, y, plan->d, y, plan->d, &plan->algo, ctx.d_workspace,
                           plan->workspace_nbytes, cuda_detail::stream_of(ctx.stream)));
+  cuda_detail::forget_library_errors();
+  ++fused_calls;
 }
 
 }  // namespace dp::kernels::cuda

@@ -122,18 +122,20 @@ TEST_CASE("NCCL all-reduce (sum, avg, buckets on a comm stream) is exact", "[gpu
     dp::kernels::gemm(ctx, dp::kernels::Trans::no, dp::kernels::Trans::no, kBusy, kBusy, kBusy, 1.0f,
                       busy_a.data(), kBusy, busy_a.data(), kBusy, 0.0f, busy_c.data(), kBusy);
     dp::device::copy(d.data(), src.data(), d.nbytes(), ctx.stream);
+    // The values alone cannot show the ordering at world size 1 (an all-reduce over one
+    // rank leaves d as it is, whenever it runs), so watch the streams: the comm stream's
+    // work may only complete after the compute stream's GEMM and copy. compute_done marks
+    // them, recorded before the buckets' ready events (so every bucket's wait implies it);
+    // querying comm first, then compute, a "comm done, compute not done" pair proves the
+    // order was broken.
+    void* comm_done = dp::device::event_create();
+    void* compute_done = dp::device::event_create();
+    dp::device::event_record(compute_done, ctx.stream);
     dp::NcclGradientSync sync(*nccl, d.data(), dp::plan_buckets(count, 64, 4096), ctx);
     sync.start_step(1);
     sync.ready(count / 2);
     sync.ready(count);
-    // The values alone cannot show the ordering at world size 1 (an all-reduce over one
-    // rank leaves d as it is, whenever it runs), so watch the streams: the comm stream's
-    // work may only complete after the compute stream's GEMM and copy. Querying comm first,
-    // then compute, a "comm done, compute not done" pair proves the order was broken.
-    void* comm_done = dp::device::event_create();
-    void* compute_done = dp::device::event_create();
     dp::device::event_record(comm_done, sync.comm_stream());
-    dp::device::event_record(compute_done, ctx.stream);
     std::int64_t out_of_order = 0;
     bool done = false;
     for (const double start = dp::now_seconds(); !done && dp::now_seconds() - start < kCommTimeoutS;) {
