@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "src/cli_errors.h"
+#include "src/config_reader.h"
 
 namespace dp {
 namespace {
@@ -221,6 +222,16 @@ int parse_command_line(int argc, char** argv, bool print, CLI::App& app, Config&
     return 2;
   }
   keep_last_list_occurrences(app, argc, argv);
+  // Values travel into JSON (config.json, checkpoints, metrics), which holds UTF-8 only: a
+  // path that is not would end the run later, at its first record.
+  for (const CLI::Option* opt : app.get_options())
+    for (const std::string& v : opt->results())
+      if (!is_valid_utf8(v)) {
+        if (print)
+          std::fprintf(stderr, "dptrain: error: %s: the value is not UTF-8 text (see --help)\n",
+                       opt->get_name().c_str());
+        return 2;
+      }
   // CLI11 drops the empty entries of a list ("--hidden 64,,32" would train 64,32).
   if (const std::string empty = empty_list_entry(app, argc, argv); !empty.empty()) {
     if (print) std::fprintf(stderr, "dptrain: error: %s (see --help)\n", empty.c_str());

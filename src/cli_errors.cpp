@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <cstring>
 #include <iterator>
 #include <map>
 #include <sstream>
 #include <utility>
 
+#include "src/config_reader.h"
 #include "src/util/fs.h"
 
 namespace dp {
@@ -325,204 +325,8 @@ std::string empty_list_entry(const CLI::App& app, int argc, char** argv) {
   return "";
 }
 
-namespace {
-
-// The key a line of a config file sets ("hidden" for "hidden = [64,32]"), with its section;
-// "" for a line that sets none (a comment, a section header, a multi-line array's entries).
-std::string key_set_by(const std::string& line, const std::string& section) {
-  const auto begin = line.find_first_not_of(" \t");
-  if (begin == std::string::npos) return "";
-  const auto end =
-      line.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.", begin);
-  if (end == begin || end == std::string::npos) return "";
-  const auto eq = line.find_first_not_of(" \t", end);
-  if (eq == std::string::npos || line[eq] != '=') return "";
-  return section + "\n" + line.substr(begin, end - begin);
-}
-
-// CLI11 2.1 reads TOML loosely: it cuts a line at its first '#', inside a string too
-// (run-dir = "runs/a#1" became "runs/a with a quote), reads an array on its key's line only,
-// and keeps the spaces around an entry ("[ 64 , 32 ]" gives "64 ", which is no integer).
-// TOML allows all three:
-//   hidden = [
-//     512,  # first layer
-//     256,
-//   ]
-// So each line loses its comment (a '#' outside strings, to the end of the line), each array
-// is rewritten on its key's line without the spaces between its entries, and the reader takes
-// no comment character of its own (ConfigFileFormat's constructor). An array never closed, or
-// a string not closed on its line, is a CLI::ConfigError naming the key and line.
-struct LineScan {
-  std::string kept;              // the text read, comment left out (for an array, spaces outside strings too)
-  std::size_t end = 0;           // where reading stopped: the line's end, its comment, or an array's ']'
-  int depth = 0;                 // brackets open
-  char quote = 0;                // the quote of a string still open, 0 outside strings
-  std::size_t string_start = 0;  // where in kept the last string starts (its quote)
-};
-
-// The TOML escape at line[pos] ('\\') in a "..." string, appended to out as the character it
-// stands for (\\uXXXX and \\UXXXXXXXX as UTF-8; a line break, which would end the line CLI11
-// reads, or an unknown escape as it is written); returns the position of its last character.
-// resume.toml spells paths this way (JSON's escapes are TOML's).
-std::size_t decode_escape(const std::string& line, std::size_t pos, std::string* out) {
-  const char e = line[pos + 1];
-  const char* plain = std::strchr("\"\\bft", e);
-  if (e != '\0' && plain != nullptr) {
-    *out += "\"\\\b\f\t"[plain - "\"\\bft"];
-    return pos + 1;
-  }
-  const std::size_t digits = e == 'u' ? 4 : e == 'U' ? 8 : 0;
-  const std::string hex = digits > 0 ? line.substr(pos + 2, digits) : "";
-  if (digits == 0 || hex.size() != digits ||
-      hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
-    *out += line.substr(pos, 2);
-    return pos + 1;
-  }
-  const unsigned long code = std::stoul(hex, nullptr, 16);
-  if (code == '\n' || code == '\r') {  // a line break would end the line CLI11 reads
-    *out += line.substr(pos, 2 + digits);
-  } else if (code < 0x80) {
-    *out += static_cast<char>(code);
-  } else if (code < 0x800) {
-    *out += static_cast<char>(0xC0 | (code >> 6));
-    *out += static_cast<char>(0x80 | (code & 0x3F));
-  } else if (code < 0x10000) {
-    *out += static_cast<char>(0xE0 | (code >> 12));
-    *out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    *out += static_cast<char>(0x80 | (code & 0x3F));
-  } else {
-    *out += static_cast<char>(0xF0 | (code >> 18));
-    *out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
-    *out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    *out += static_cast<char>(0x80 | (code & 0x3F));
-  }
-  return pos + 1 + digits;
-}
-
-// Reads line from pos; array: leave out spaces outside strings, and stop after the ']' that
-// brings scan.depth back to 0; quotes: a quote starts a string (else it is a character).
-void scan_line(const std::string& line, std::size_t pos, bool array, bool quotes, LineScan* scan) {
-  for (; pos < line.size(); ++pos) {
-    const char c = line[pos];
-    if (scan->quote != 0) {  // inside a string: everything kept, a "..." string's escapes decoded
-      if (c == '\\' && scan->quote == '"' && pos + 1 < line.size()) {
-        pos = decode_escape(line, pos, &scan->kept);
-      } else if (c != scan->quote) {
-        scan->kept += c;
-      } else {
-        // Closed. CLI11 takes the quotes off without decoding anything and splits at a quote
-        // inside: quote it with one of its quotes that the text does not hold.
-        const std::string text = scan->kept.substr(scan->string_start + 1);
-        char q = '"';
-        for (const char candidate : {'"', '\'', '`'})
-          if (text.find(candidate) == std::string::npos) {
-            q = candidate;
-            break;
-          }
-        scan->kept[scan->string_start] = q;
-        scan->kept += q;
-        scan->quote = 0;
-      }
-      continue;
-    }
-    if (c == '#') break;
-    if (quotes && (c == '"' || c == '\'')) {
-      scan->quote = c;
-      scan->string_start = scan->kept.size();
-    }
-    if (array && (c == ' ' || c == '\t' || c == '\r')) continue;
-    scan->kept += c;
-    if (!array) continue;
-    scan->depth += c == '[' ? 1 : c == ']' ? -1 : 0;
-    if (scan->depth == 0) {
-      ++pos;
-      break;
-    }
-  }
-  scan->end = pos;
-}
-
-std::string statements_on_one_line(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  std::string out;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::string& line = lines[i];
-    const auto eq = line.find('=');
-    const auto value = eq == std::string::npos ? eq : line.find_first_not_of(" \t", eq + 1);
-    const bool statement = !key_set_by(line, "").empty() && value != std::string::npos;
-    const std::string key = statement ? line.substr(0, eq).erase(0, line.find_first_not_of(" \t")) : "";
-    const auto error = [&](const std::string& what) {
-      return CLI::ConfigError(key.substr(0, key.find_last_not_of(" \t") + 1) +
-                              (line[value] == '[' ? " = [" : "") + " (line " + std::to_string(i + 1) +
-                              "): " + what);
-    };
-    LineScan scan;
-    if (!statement) {  // a comment, a section header: up to the comment
-      scan_line(line, 0, /*array=*/false, /*quotes=*/false, &scan);
-      out += scan.kept + "\n";
-      continue;
-    }
-    if (line[value] != '[') {  // a scalar: a string (which may hold '#'), or a bare value
-      scan_line(line, value, /*array=*/false, /*quotes=*/line[value] == '"' || line[value] == '\'', &scan);
-      if (scan.quote != 0)
-        throw error(std::string("the string is not closed (a closing ") + scan.quote + " is missing)");
-      out += line.substr(0, value) + scan.kept + "\n";
-      continue;
-    }
-    std::size_t j = i;
-    for (scan_line(line, value, /*array=*/true, /*quotes=*/true, &scan);
-         scan.depth > 0 && scan.quote == 0 && j + 1 < lines.size();)
-      scan_line(lines[++j], 0, /*array=*/true, /*quotes=*/true, &scan);
-    if (scan.depth > 0)
-      throw error(std::string("the array is not closed (a ']' or a closing ") +
-                  (scan.quote != 0 ? std::string(1, scan.quote) : std::string("quote")) + " is missing)");
-    // What follows the ']' on its line, up to a comment (nothing, in a valid file).
-    LineScan rest;
-    scan_line(lines[j], scan.end, /*array=*/false, /*quotes=*/false, &rest);
-    out += line.substr(0, value) + scan.kept + rest.kept + "\n";
-    i = j;
-  }
-  return out;
-}
-
-}  // namespace
-
 std::vector<CLI::ConfigItem> ConfigFileFormat::from_config(std::istream& input) const {
-  std::string text{std::istreambuf_iterator<char>(input), std::istreambuf_iterator<char>()};
-  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
-  text = statements_on_one_line(text);
-  // A key given twice takes its last value, as a flag given twice does: CLI11 would join
-  // them ("hidden = [64,32]" then "hidden = [8]" would be 64,32,8). A key's statement runs
-  // from its line to the next line that sets a key or opens a section; earlier statements of
-  // a key that comes again are left out.
-  std::vector<std::string> lines, keys;       // per line: the key of the statement it belongs to
-  std::vector<int> statements;                // per line: which statement (0 = before the first)
-  std::map<std::string, int> last_statement;  // per key
-  std::string section, key;
-  int statement = 0;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    const auto first = line.find_first_not_of(" \t");
-    if (first != std::string::npos && line[first] == '[' && line.find('=') == std::string::npos) {
-      section = line.substr(first);
-      key.clear();
-      ++statement;
-    } else if (const std::string k = key_set_by(line, section); !k.empty()) {
-      key = k;
-      ++statement;
-    }
-    lines.push_back(line);
-    keys.push_back(key);
-    statements.push_back(statement);
-    if (!key.empty()) last_statement[key] = statement;
-  }
-  std::string kept;
-  for (std::size_t i = 0; i < lines.size(); ++i)
-    if (keys[i].empty() || last_statement[keys[i]] == statements[i]) kept += lines[i] + "\n";
-  std::istringstream rest(kept);
-  items_read_ = CLI::ConfigTOML::from_config(rest);
+  items_read_ = read_config_items({std::istreambuf_iterator<char>(input), std::istreambuf_iterator<char>()});
   return items_read_;
 }
 

@@ -36,13 +36,11 @@ std::string empty_list_entry_on_command_line(const CLI::App& app, int argc, char
 // short names), or typed a prefix of a flag; best first, at most 3. Empty when none is close.
 std::vector<std::string> close_flags(const std::string& typed, const std::vector<std::string>& flags);
 
-// The --config reader: TOML/INI as CLI11 reads it, after a UTF-8 byte-order mark, which
-// editors on Windows put at the start of a file (CLI11 would make it part of the first key).
-// A key given twice takes its last value. Arrays may span lines; a '#' in a string is no
-// comment. It keeps what it read, for the checks above.
+// The --config reader: dptrain's own (src/config_reader.h) in place of CLI11's, which cut
+// lines at '#' in strings, kept escapes, and read arrays on one line only. It keeps what it
+// read, for the checks above.
 class ConfigFileFormat : public CLI::ConfigTOML {
  public:
-  ConfigFileFormat() { comment('\0'); }  // from_config takes the comments out itself
   std::vector<CLI::ConfigItem> from_config(std::istream& input) const override;
   const std::vector<CLI::ConfigItem>& items_read() const { return items_read_; }
 

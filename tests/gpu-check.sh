@@ -716,6 +716,10 @@ step_sanitizer() {
       # Some sandboxed GPU runtimes give compute-sanitizer no access to the device ("Device
       # not supported", then error 999): the tool cannot run here, which is no result at all.
       if grep -qi 'device not supported' "$log"; then
+        if (( bad )); then  # earlier runs did find something: that stays a failure
+          notes+=("$(basename "$exe") $tool: compute-sanitizer cannot use this GPU here; the rest NOT run")
+          break 2
+        fi
         STEP_STATUS=SKIP
         STEP_NOTE="compute-sanitizer cannot use this GPU here ($(grep -m1 -i 'device not supported' "$log" | head -c 160)): memcheck and racecheck NOT run; run them where it can"
         return 0

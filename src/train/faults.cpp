@@ -50,6 +50,9 @@ std::vector<Fault> parse_faults(const std::string& spec, int world_size) {
     DP_USER_CHECK(!rank_text.empty() && *rest == '\0' && rank >= 0 && rank < world_size,
                   "--inject-fault: rank in '", item, "' must lie in [0, ", world_size, ")");
     f.rank = static_cast<int>(rank);
+    // Only rank 0 writes checkpoints: a checkpoint fault elsewhere would never fire.
+    DP_USER_CHECK(f.rank == 0 || (f.kind != Fault::Kind::ckpt_crash && f.kind != Fault::Kind::ckpt_slow),
+                  "--inject-fault: '", item, "': only rank 0 writes checkpoints, so RANK must be 0");
     out.push_back(f);
   }
   return out;

@@ -5,7 +5,8 @@
 //   nan         rank RANK's loss and gradients become NaN at step STEP
 //   ckpt-crash  rank RANK dies (SIGKILL) halfway through writing the checkpoint of step STEP
 //   ckpt-slow   rank RANK takes kSlowCheckpointSeconds longer to write the checkpoint of step
-//               STEP (a slow file system; only rank 0 writes checkpoints)
+//               STEP (a slow file system)
+//               (only rank 0 writes checkpoints: RANK must be 0 for these two)
 //   slow        rank RANK sleeps kSlowFaultSeconds before the forward pass of step STEP (a
 //               straggler: the other ranks wait for it in the all-reduce)
 // STEP counts from 1 (the first step of the run is step 1).

@@ -176,7 +176,7 @@ void Run::resume() {
   // ranks need no shared file system.
   std::vector<std::uint8_t> bytes;
   std::string path;
-  comm_.set_label("reading the checkpoint", checkpoint_nbytes());
+  CollectiveLabel label(comm_, "reading the checkpoint", checkpoint_nbytes());
   agree_on_user_errors(comm_, [&] {
     if (!root_) return;
     if (cfg_.resume != "auto") {
@@ -202,7 +202,7 @@ void Run::resume() {
       }
     }
   });
-  comm_.set_label(nullptr);
+  label.end();
   DP_CHECK_OK(broadcast_sized(comm_, &path, 0));
   if (path.empty()) {
     // A run that finished without a checkpoint to show for it (--checkpoint-every 0) is
@@ -282,7 +282,7 @@ void Run::continue_metrics_after(std::int64_t step) {
 void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
   const Stopwatch watch;
   std::string path;
-  comm_.set_label("checkpoint", checkpoint_nbytes());
+  CollectiveLabel label(comm_, "checkpoint", checkpoint_nbytes());
   agree_on_user_errors(comm_, [&] {
     if (!root_) return;
     Checkpoint ck;
@@ -304,7 +304,7 @@ void Run::save_checkpoint(std::int64_t epoch, std::int64_t step_in_epoch) {
     path =
         write_checkpoint(checkpoint_dir_, ck, cfg_.keep_checkpoints, crash ? &crash_mid_checkpoint : nullptr);
   });
-  comm_.set_label(nullptr);
+  label.end();
   last_checkpoint_clock_s_ = now_seconds();
   last_poll_s_ += watch.elapsed_s();  // the pace of steps leaves the checkpoint out
   wrote_checkpoint_ = true;
@@ -334,14 +334,14 @@ TrainResult Run::already_complete() {
   // No final checkpoint: the model the run wrote into its run dir when it finished.
   std::vector<float> saved;
   const std::string model = run_dir_ + "/" + kRunDirModel;
-  comm_.set_label("reading the model", model_file_nbytes());
+  CollectiveLabel label(comm_, "reading the model", model_file_nbytes());
   agree_on_user_errors(comm_, [&] {
     DP_USER_CHECK(!run_dir_.empty() && is_regular_file(model), "--export ", cfg_.export_path,
                   ": the run left no checkpoint and no ", run_dir_.empty() ? "RUN_DIR" : run_dir_, "/",
                   kRunDirModel, ", so its trained parameters are gone (nothing to export)");
     if (root_) saved = read_model_file(model);
   });
-  comm_.set_label(nullptr);
+  label.end();
   export_params(cfg_.export_path, "--export", saved.data(), total_steps_);
   return result;
 }
@@ -373,7 +373,7 @@ std::string Run::resume_hint() const {
 
 void Run::export_params(const std::string& path, const char* flag, const float* values, std::int64_t steps) {
   const bool classify = model_->loss_kind() == LossKind::softmax_xent;
-  comm_.set_label("writing the model", model_file_nbytes());
+  CollectiveLabel label(comm_, "writing the model", model_file_nbytes());
   agree_on_user_errors(comm_, [&] {
     if (!root_) return;
     std::string hidden_text;
@@ -387,7 +387,7 @@ void Run::export_params(const std::string& path, const char* flag, const float* 
                        {"steps", std::to_string(steps)}},
                       flag);
   });
-  comm_.set_label(nullptr);
+  label.end();
   if (std::string(flag) == "--export")
     progress_->print_line(concat("exported ", model_->param_count(), " parameters to ", path));
 }

@@ -101,9 +101,9 @@ void Run::setup_device() {
   ctx_ = runtime_->context();
 #if defined(DPTRAIN_HAVE_CUDA)
   if (device_.comm == "nccl") {
-    comm_.set_label("NCCL bootstrap");
+    CollectiveLabel label(comm_, "NCCL bootstrap");
     const Status s = NcclCommunicator::create(comm_, device_.gpu, cfg_.comm_timeout_s, &nccl_);
-    comm_.set_label(nullptr);
+    label.end();
     if (!s.ok()) comm_failed(s);
   }
 #endif
@@ -498,10 +498,10 @@ void Run::end_epoch(std::int64_t epoch, double epoch_s) {
   epoch_loss_sum_ = epoch_rows_ = 0.0;
   std::string summary = concat("epoch ", epoch + 1, "/", epochs_, ": train loss ", fixed(train_loss, 4));
   if (data_.has_test) {
-    comm_.set_label("evaluation");
+    CollectiveLabel label(comm_, "evaluation");
     last_eval_ = evaluate_split(ctx_, comm_, *model_, params_.data(), data_.test, eval_rows_, &eval_loader_,
                                 &eval_idx_);
-    comm_.set_label(nullptr);
+    label.end();
     summary += concat(", test loss ", fixed(last_eval_.loss, 4),
                       classify ? ", test accuracy " + fixed(last_eval_.accuracy, 4) : "", " (",
                       last_eval_.samples, " samples)");
@@ -559,9 +559,9 @@ int Run::agreed_stop_signal() {
   const double now = now_seconds();
   std::int64_t v[3] = {stop_requested(), static_cast<std::int64_t>(1e6 * (now - last_poll_s_)),
                        static_cast<std::int64_t>(1e6 * (now - last_checkpoint_clock_s_))};
-  comm_.set_label("stop-signal check");
+  CollectiveLabel label(comm_, "stop-signal check");
   DP_CHECK_OK(comm_.all_reduce(v, 3, ReduceOp::max));
-  comm_.set_label(nullptr);
+  label.end();
   checkpoint_due_ = timed_checkpoints() && static_cast<double>(v[2]) >= 60e6 * cfg_.checkpoint_minutes;
   const double step_s = 1e-6 * static_cast<double>(v[1]) / static_cast<double>(step_ - last_poll_step_);
   const auto every = static_cast<std::int64_t>(kStopPollTargetS / std::max(step_s, 1e-9));

@@ -100,4 +100,24 @@ class GuardedCommunicator final : public Communicator {
   double extra_s_ = 0.0;
 };
 
+// set_label for a stretch of code: the label (and the extra time) go at end() or when the
+// scope is left, by an exception too (a refused checkpoint that training survives).
+class CollectiveLabel {
+ public:
+  CollectiveLabel(GuardedCommunicator& comm, const char* label, std::uint64_t file_nbytes = 0)
+      : comm_(&comm) {
+    comm.set_label(label, file_nbytes);
+  }
+  ~CollectiveLabel() { end(); }
+  CollectiveLabel(const CollectiveLabel&) = delete;
+  CollectiveLabel& operator=(const CollectiveLabel&) = delete;
+  void end() {
+    if (comm_ != nullptr) comm_->set_label(nullptr);
+    comm_ = nullptr;
+  }
+
+ private:
+  GuardedCommunicator* comm_;
+};
+
 }  // namespace dp

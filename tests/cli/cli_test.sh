@@ -103,11 +103,19 @@ printf 'data = "npy:%s/a#1.npy,y.npy"  # a comment\nsteps = 1\n' "$work" >"$work
 expect 2 "$work/a#1.npy: cannot open" -- --config "$work/hash.toml"
 printf 'hidden = [ 48 , "24" ]\n' >"$work/spaces.toml"
 expect 0 'model mlp 784-48-24-10 ' -- --config "$work/spaces.toml" --dry-run
-printf 'epochs = 1\nhidden = [\n  48,\n  24\nlr = 0.1\n' >"$work/unclosed.toml"
-expect 2 "--config $work/unclosed.toml: hidden = \\[ \\(line 2\\): the array is not closed" -- --config "$work/unclosed.toml"
+printf 'epochs = 1\nhidden = [\n  48,\n  24\nlr = 0.1\n' >"$work/no-bracket.toml"
+expect 2 "--config $work/no-bracket.toml: hidden \\(line 5\\): missing ',' between '24' and 'lr = 0.1'" -- --config "$work/no-bracket.toml"
+printf 'epochs = 1\nhidden = [\n  48,\n  24,\n' >"$work/unclosed.toml"
+expect 2 "--config $work/unclosed.toml: hidden \\(line 2\\): the array opened on this line is not closed" -- --config "$work/unclosed.toml"
+printf 'hidden = [\n  48\n  24,\n]\n' >"$work/no-comma.toml"
+expect 2 "--config $work/no-comma.toml: hidden \\(line 3\\): missing ',' between '48' and '24'" -- --config "$work/no-comma.toml"
 printf 'hidden = []\n' >"$work/empty-list.toml"
 expect 2 "--config $work/empty-list.toml: hidden has no value \\(integers separated by ',', e.g. 256,128\\)" -- --config "$work/empty-list.toml"
 expect 2 '^dptrain: error: --epochs: needs a value \(an integer\)' -- --epochs
+# Bytes that are not UTF-8 cannot go into config.json and the checkpoints: refused up front.
+expect 2 '^dptrain: error: --run-dir: the value is not UTF-8 text' -- --run-dir $'runs/x\xff' --dry-run
+printf 'run-dir = "x\\uD800"\n' >"$work/surrogate.toml"
+expect 2 "--config $work/surrogate.toml: run-dir \\(line 1\\): \\\\uD800 is not a Unicode character" -- --config "$work/surrogate.toml" --dry-run
 # A config file saved by an editor that writes a UTF-8 byte-order mark, with CRLF line ends.
 printf '\xef\xbb\xbfmodel = "linreg"\r\ndata = "synthetic-linreg"\r\nsteps = 2\r\n' >"$work/bom.toml"
 expect 0 'done: 2 steps' -- --config "$work/bom.toml"

@@ -208,7 +208,7 @@ hung_rank)
 slow_checkpoint)
   # Rank 0 writes the checkpoint 4 s slower than it could while rank 1 waits under
   # --comm-timeout 2: a 33 MB checkpoint (2.8M parameters) gets 6.7 s more at 5 MB/s and
-  # the run goes on; a 0.1 MB one gets nothing, and the waiting rank ends the job.
+  # the run goes on; a 0.3 MB one gets 0.06 s, and the waiting rank ends the job.
   big=(--data fashion-mnist --hidden 1536,1024 --batch-size 64 --steps 12 --run-dir none --checkpoint-every 10
     --comm-timeout 2 --inject-fault ckpt-slow@10:0)
   run 2 "${big[@]}" --checkpoint-dir "$work/ck-big"

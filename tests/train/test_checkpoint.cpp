@@ -220,8 +220,8 @@ TEST_CASE("fault specs parse, and malformed ones are refused naming --inject-fau
   CHECK(faults[4].kind == dp::Fault::Kind::slow);
   CHECK(faults[5].kind == dp::Fault::Kind::ckpt_slow);
   CHECK(dp::parse_faults("", 2).empty());
-  for (const char* bad :
-       {"hang", "hang@5", "hang@x:1", "hang@0:1", "hang@5:4", "boom@5:0", "hang@5:-1", "nan@3:1x"})
+  for (const char* bad : {"hang", "hang@5", "hang@x:1", "hang@0:1", "hang@5:4", "boom@5:0", "hang@5:-1",
+                          "nan@3:1x", "ckpt-crash@3:1", "ckpt-slow@3:2"})
     CHECK_THAT(user_error([&] { dp::parse_faults(bad, 4); }), Contains("--inject-fault"));
   const dp::FaultInjector injector(faults, 3);
   CHECK(injector.active(dp::Fault::Kind::nan, 1));
