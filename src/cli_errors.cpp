@@ -4,7 +4,6 @@
 #include <cctype>
 #include <cstdlib>
 #include <iterator>
-#include <map>
 #include <sstream>
 #include <utility>
 
