@@ -1,8 +1,10 @@
 #include "src/cli.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <type_traits>
 #include <utility>
 
 #include "src/cli_errors.h"
@@ -40,7 +42,14 @@ void keep_last_list_occurrences(CLI::App& app, int argc, char** argv) {
 
 template <typename T>
 CLI::Option* OptionTable::add(const std::string& flags, T& field, const std::string& help) {
-  fields_.emplace_back(config_key(flags), [&field] { return nlohmann::ordered_json(field); });
+  fields_.emplace_back(config_key(flags), [&field] {
+    // JSON has no infinity or NaN (it writes null, which no flag reads back): TOML's and
+    // CLI11's spelling as a string ("--comm-timeout inf" -> "inf").
+    if constexpr (std::is_floating_point_v<T>)
+      if (!std::isfinite(field))
+        return nlohmann::ordered_json(std::isnan(field) ? "nan" : field > 0 ? "inf" : "-inf");
+    return nlohmann::ordered_json(field);
+  });
   CLI::Option* opt = app_.add_option(flags, field, help)->capture_default_str()->group(group_);
   // A scalar given twice takes the last value, as scripts that append an override expect
   // (`... --steps 3 --steps 5` trains 5 steps). A list (--hidden) takes its last occurrence

@@ -4,7 +4,9 @@
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <map>
+#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,18 +69,31 @@ void append_utf8(std::uint32_t code, std::string* out) {
   }
 }
 
-// A number as TOML writes it may hold '_' between digits (1_000); CLI11 converts without.
+// A number as TOML writes it may hold '_' between digits (1_000, 5_000.000_1, 0xdead_beef);
+// CLI11 converts it without them. Only a whole token of that form loses them: a path like
+// runs/exp_2024_01 is no number.
 std::string without_digit_separators(const std::string& token) {
-  if (token.find('_') == std::string::npos) return token;
+  static const std::regex number(
+      "[+-]?([0-9]+(_[0-9]+)*(\\.[0-9]+(_[0-9]+)*)?([eE][+-]?[0-9]+(_[0-9]+)*)?"
+      "|0x[0-9a-fA-F]+(_[0-9a-fA-F]+)*|0o[0-7]+(_[0-7]+)*|0b[01]+(_[01]+)*)");
+  if (token.find('_') == std::string::npos || !std::regex_match(token, number)) return token;
   std::string out;
-  for (std::size_t i = 0; i < token.size(); ++i) {
-    const bool between_digits = i > 0 && i + 1 < token.size() &&
-                                std::isdigit(static_cast<unsigned char>(token[i - 1])) &&
-                                std::isdigit(static_cast<unsigned char>(token[i + 1]));
-    if (token[i] == '_' && between_digits) continue;
-    out += token[i];
-  }
+  for (const char c : token)
+    if (c != '_') out += c;
   return out;
+}
+
+// At most 40 bytes of s for a message, not cutting a UTF-8 character.
+std::string snippet(const std::string& s) {
+  std::size_t n = std::min<std::size_t>(s.size(), 40);
+  while (n > 0 && n < s.size() && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
+// TOML refuses control characters other than a tab in values (write them as \uXXXX).
+bool is_control(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return (u < 0x20 && c != '\t') || u == 0x7F;
 }
 
 class Reader {
@@ -121,6 +136,11 @@ class Reader {
     throw CLI::ConfigError((key_.empty() ? std::string() : key_ + " ") + "(line " +
                            std::to_string(line > 0 ? line : line_) + "): " + what);
   }
+  static std::string control_message(char c) {
+    char code[8];
+    std::snprintf(code, sizeof code, "%02X", static_cast<unsigned>(static_cast<unsigned char>(c)));
+    return std::string("a control character (0x") + code + ") in the value (write it as \\u00" + code + ")";
+  }
   bool at_end() const { return pos_ >= t_.size(); }
   char peek() const { return at_end() ? '\0' : t_[pos_]; }
   void next_line() {
@@ -140,7 +160,7 @@ class Reader {
     if (at_end()) return;
     if (peek() != '\n') {
       const std::string rest = t_.substr(pos_, t_.find('\n', pos_) - pos_);
-      fail("unexpected '" + rest.substr(0, 40) + "' after " + after +
+      fail("unexpected '" + snippet(rest) + "' after " + after +
            " (a value with spaces needs quotes: \"...\"; a comment starts with #)");
     }
     next_line();
@@ -161,7 +181,7 @@ class Reader {
     while (!at_end() && is_bare_key_char(peek())) ++pos_;
     if (pos_ == start) {
       const std::string rest = t_.substr(pos_, t_.find('\n', pos_) - pos_);
-      fail("expected a key (a long flag without --, as in epochs = 3), got '" + rest.substr(0, 40) + "'");
+      fail("expected a key (a long flag without --, as in epochs = 3), got '" + snippet(rest) + "'");
     }
     return t_.substr(start, pos_ - start);
   }
@@ -232,6 +252,7 @@ class Reader {
     while (!at_end()) {
       const char c = peek();
       if (c == ' ' || c == '\t' || c == '\n' || c == '#' || (in_array && (c == ',' || c == ']'))) break;
+      if (is_control(c)) fail(control_message(c));
       ++pos_;
     }
     return without_digit_separators(t_.substr(start, pos_ - start));
@@ -248,7 +269,7 @@ class Reader {
         fail(std::string("the string is not closed (a closing ") + quote + " is missing)");
       const char c = t_[pos_++];
       if (c == quote) return out;
-      if (c == '\0') fail("a NUL byte in a string");
+      if (is_control(c)) fail(control_message(c));
       if (c == '\\' && quote == '"')
         escape(&out);
       else
@@ -311,6 +332,8 @@ class Reader {
       const char c = peek();
       if (c == ']') {
         ++pos_;
+        // CLI11 would hand a scalar option no value at all (it reads past the end).
+        if (out.empty()) fail("an empty array has no value: leave the key out for its default", opened);
         return out;
       }
       if (c == ',') {  // an empty entry: kept, for the message that names it
@@ -327,7 +350,7 @@ class Reader {
         ++pos_;
       } else if (peek() != ']') {
         const std::string rest = t_.substr(pos_, t_.find_first_of(",]\n", pos_) - pos_);
-        fail("missing ',' between '" + out.back() + "' and '" + rest.substr(0, 40) + "'");
+        fail("missing ',' between '" + out.back() + "' and '" + snippet(rest) + "'");
       }
     }
   }
@@ -337,11 +360,15 @@ class Reader {
 
 std::vector<CLI::ConfigItem> read_config_items(const std::string& text) {
   std::string t = text.rfind("\xEF\xBB\xBF", 0) == 0 ? text.substr(3) : text;
-  // CRLF line ends: the '\r' of each goes.
+  // CRLF line ends lose the '\r'; a '\r' alone (old Mac line ends) is a line end.
   std::string lf;
   lf.reserve(t.size());
-  for (std::size_t i = 0; i < t.size(); ++i)
-    if (!(t[i] == '\r' && i + 1 < t.size() && t[i + 1] == '\n')) lf += t[i];
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (t[i] != '\r')
+      lf += t[i];
+    else if (i + 1 == t.size() || t[i + 1] != '\n')
+      lf += '\n';
+  }
   if (!is_valid_utf8(lf)) {
     // The first line that is not UTF-8, for the message.
     std::size_t line = 1;

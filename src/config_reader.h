@@ -5,15 +5,18 @@
 // after the spaces went. This one reads, per statement:
 //   key = "basic string"        TOML escapes decoded (\" \\ \b \t \n \f \r \uXXXX \UXXXXXXXX)
 //   key = 'literal string'      as written
-//   key = 12_000 / 3e-4 / true  a bare value, as written (digit separators '_' taken out)
+//   key = 12_000 / 3e-4 / true  a bare value, as written (a number's digit separators '_'
+//                               taken out)
 //   key = [1, "a", 2,]          an array, over any number of lines, comments between entries
+//                               (not empty: CLI11 would give a scalar option no value)
 //   # comment                   a '#' outside strings, to the end of the line
 //   [section] / [[section]]     the keys below it get the section as parent (CLI11 then
 //                               refuses them: dptrain has no sections)
 //   key                         alone: "true" (INI's switch)
 // Anything else (a missing ',', text after a value, an unclosed string or array, a nested
-// array, an inline table, a multi-line string, an unknown escape, a value with spaces and no
-// quotes, text that is not UTF-8) is a CLI::ConfigError "KEY (line N): what".
+// array, an inline table, a multi-line string, an unknown escape, a control character, a
+// value with spaces and no quotes, text that is not UTF-8) is a CLI::ConfigError
+// "KEY (line N): what". Line ends: LF, CRLF or CR.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -110,7 +110,11 @@ expect 2 "--config $work/unclosed.toml: hidden \\(line 2\\): the array opened on
 printf 'hidden = [\n  48\n  24,\n]\n' >"$work/no-comma.toml"
 expect 2 "--config $work/no-comma.toml: hidden \\(line 3\\): missing ',' between '48' and '24'" -- --config "$work/no-comma.toml"
 printf 'hidden = []\n' >"$work/empty-list.toml"
-expect 2 "--config $work/empty-list.toml: hidden has no value \\(integers separated by ',', e.g. 256,128\\)" -- --config "$work/empty-list.toml"
+expect 2 "--config $work/empty-list.toml: hidden \\(line 1\\): an empty array has no value: leave the key out for its default" -- --config "$work/empty-list.toml"
+printf 'epochs = [\n]\n' >"$work/empty-scalar.toml"  # CLI11 alone crashed on it
+expect 2 "--config $work/empty-scalar.toml: epochs \\(line 1\\): an empty array has no value" -- --config "$work/empty-scalar.toml"
+printf 'checkpoint-dir = ck_2024_01\nsteps = 1_000\n' >"$work/underscores.toml"
+expect 0 "1000 steps .*checkpoints every 30 min in ck_2024_01" -- --config "$work/underscores.toml" --model linreg --data synthetic-linreg --dry-run
 expect 2 '^dptrain: error: --epochs: needs a value \(an integer\)' -- --epochs
 # Bytes that are not UTF-8 cannot go into config.json and the checkpoints: refused up front.
 expect 2 '^dptrain: error: --run-dir: the value is not UTF-8 text' -- --run-dir $'runs/x\xff' --dry-run

@@ -35,7 +35,7 @@ TEST_CASE("config reader: arrays over several lines, with comments and spaces", 
       "b = [ \"x y\" , 'p q' ]\n"
       "c = [\"u,]#\\\" v\",\n \"w\"]\n"
       "d = 7\n"
-      "e = []\n");
+      "e = [ 'x' ]\n");
   REQUIRE(items.size() == 5);
   CHECK(items[0].name == "a");
   CHECK(items[0].inputs == Values{"1", "2"});
@@ -43,7 +43,7 @@ TEST_CASE("config reader: arrays over several lines, with comments and spaces", 
   CHECK(items[2].inputs == Values{"u,]#\" v", "w"});
   CHECK(items[3].inputs == Values{"7"});
   CHECK(items[4].name == "e");
-  CHECK(items[4].inputs.empty());
+  CHECK(items[4].inputs == Values{"x"});
   // An empty entry is kept (the caller names it: "hidden has an empty entry").
   CHECK(read("h = [64,,32]\n")[0].inputs == Values{"64", "", "32"});
 }
@@ -64,12 +64,26 @@ TEST_CASE("config reader: scalars, comments, keys", "[cli]") {
   CHECK(items[0].inputs == Values{"runs/a#1"});  // CLI11 alone read "runs/a
   CHECK(items[1].inputs == Values{"1e-3"});
   CHECK(items[2].inputs == Values{"it's"});
-  CHECK(items[3].inputs == Values{"12000"});  // TOML's digit separators
+  CHECK(items[3].inputs == Values{"12000"});  // TOML's digit separators, in numbers only
   CHECK(items[4].name == "quoted-key");
   CHECK(items[4].inputs == Values{"q#1"});
   CHECK(items[5].name == "dry-run");
   CHECK(items[5].inputs == Values{"true"});  // a key alone: INI's switch
   CHECK(items[6].inputs == Values{"false"});
+  const auto numbers =
+      read("a = 5_000.000_1\nb = 0xdead_beef\nc = -1e1_0\nd = runs/exp_2024_01\ne = a_1\nf = 1__0\n");
+  REQUIRE(numbers.size() == 6);
+  CHECK(numbers[0].inputs == Values{"5000.0001"});
+  CHECK(numbers[1].inputs == Values{"0xdeadbeef"});
+  CHECK(numbers[2].inputs == Values{"-1e10"});
+  CHECK(numbers[3].inputs == Values{"runs/exp_2024_01"});  // a path, not a number: as written
+  CHECK(numbers[4].inputs == Values{"a_1"});
+  CHECK(numbers[5].inputs == Values{"1__0"});  // no TOML number either
+  // Line ends: LF, CRLF and CR alike (a CR alone was part of the value).
+  const auto ends = read("a = 1\rb = x\r\nc = \"y\"\r");
+  REQUIRE(ends.size() == 3);
+  CHECK(ends[1].inputs == Values{"x"});
+  CHECK(ends[2].inputs == Values{"y"});
   // Sections and dotted keys become parents (which CLI11 then refuses by name).
   const auto nested = read("a.b = 1\n[s]\nk = 2\n[[t]]\nm = 3\n");
   REQUIRE(nested.size() == 3);
@@ -126,6 +140,12 @@ TEST_CASE("config reader: what is not a value is refused with its key and line",
   CHECK_THAT(refusal("a = [[1], [2]]\n"), Catch::Contains("nested arrays"));
   CHECK_THAT(refusal("a = {b = 1}\n"), Catch::Contains("inline tables"));
   CHECK_THAT(refusal("a =\n"), Catch::Contains("a (line 1): no value after '='"));
+  // An empty array: CLI11 would hand a scalar option no value at all (dptrain crashed).
+  CHECK_THAT(refusal("epochs = [\n]\n"), Catch::Contains("epochs (line 1): an empty array has no value"));
+  CHECK_THAT(refusal("epochs = [ # none yet\n]\n"), Catch::Contains("an empty array has no value"));
+  CHECK_THAT(refusal("a = x\x01y\n"), Catch::Contains("a (line 1): a control character (0x01)"));
+  CHECK_THAT(refusal("a = \"x\x7fy\"\n"), Catch::Contains("a control character (0x7F)"));
+  CHECK_THAT(refusal(std::string("a = x\0y\n", 8)), Catch::Contains("a control character (0x00)"));
   CHECK_THAT(refusal("a b = 1\n"), Catch::Contains("a (line 1): expected '=' after the key"));
   CHECK_THAT(refusal("= 1\n"), Catch::Contains("(line 1): expected a key"));
   CHECK_THAT(refusal("[s\nk = 1\n"), Catch::Contains("(line 1): the section header is not closed"));

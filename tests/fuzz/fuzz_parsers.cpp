@@ -22,6 +22,7 @@
 // process). See tests/fuzz/README.md.
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <csignal>
@@ -33,12 +34,14 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "src/cli.h"
 #include "src/cli_errors.h"
 #include "src/data/file_bytes.h"
 #include "src/data/idx.h"
@@ -810,17 +813,24 @@ Bytes text_bytes(const std::string& text) {
 }
 
 std::vector<Bytes> config_seeds() {
-  return {
-      text_bytes("model = \"mlp\"\nhidden = [256,128]\nlr = 0.001\nrun-dir = \"runs/a\\\\b#1\"\n"),
-      text_bytes("\xEF\xBB\xBF"
-                 "epochs = 3 # three\r\nhidden = [\r\n  64,  # first\r\n  32,\r\n]\r\n"),
-      text_bytes("data = \"npy:x.npy,y.npy\"\nhidden = [ \"8\" , '4' ]\nname = \"\\u00e9\\U0001F600\\t\\n\"\n"
-                 "# comment\nhidden = [16]\n[section]\nk = 1\n")};
+  // Each one a file dptrain accepts (the seeds must be), using what the reader reads.
+  return {text_bytes("model = \"mlp\"\nhidden = [256,128]\nlr = 0.001\nrun-dir = \"runs/a\\\\b#1\"\n"),
+          text_bytes("\xEF\xBB\xBF"
+                     "epochs = 3 # three\r\nhidden = [\r\n  64,  # first\r\n  32,\r\n]\r\n"),
+          text_bytes("data = \"npy:x.npy,y.npy\"\nhidden = [ \"8\" , '4' ]\nrun-dir = \"\\u00e9\\U0001F600\\t\"\n"
+                     "# comment\nhidden = [16]\ntf32\n"),
+          text_bytes("epochs = [3]\nlr = [ 0.1 ]\nsteps = 1_000\nrun-dir = runs/exp_1\ncomm-timeout = inf\n")};
 }
 
 // Inserts or overwrites with a character that means something to the reader.
 void mutate_config_text(Bytes* b, Rng* r) {
-  static const char kSpecial[] = "[]\"'#\\=,\n\r uU0{} \t";
+  static const char kSpecial[] = "[]\"'#\\=,\n\r uU0{} \t_.e-+19xafin";
+  if (r->uniform_index(4) == 0) {  // an array emptied: "[...]" -> "[]"
+    const auto open = std::find(b->begin(), b->end(), static_cast<std::uint8_t>('['));
+    const auto close = std::find(open, b->end(), static_cast<std::uint8_t>(']'));
+    if (close != b->end()) b->erase(open + 1, close);
+    return;
+  }
   const char c = kSpecial[r->uniform_index(sizeof kSpecial - 1)];
   const std::size_t at = b->empty() ? 0 : r->uniform_index(b->size() + 1);
   if (r->uniform_index(2) || at == b->size())
@@ -829,21 +839,54 @@ void mutate_config_text(Bytes* b, Rng* r) {
     (*b)[at] = static_cast<std::uint8_t>(c);
 }
 
-// What --config does with the items: every key is a name, every value a string; a refusal
-// (CLI11's ParseError family) becomes the UserError naming the file that dptrain prints.
-void parse_config(const Bytes& b, const std::string& path) {
-  std::istringstream in(std::string(b.begin(), b.end()));
-  const dp::ConfigFileFormat format;
-  std::vector<CLI::ConfigItem> items;
+// dptrain's options (OptionTable) read the file as --config does; a refusal (CLI11's
+// ParseError family, or an empty list entry) becomes the UserError naming the file that
+// dptrain prints. What is accepted must come back the same through the file a run writes
+// (resume.toml: config_file_text of the resolved table): that is how runs continue.
+nlohmann::ordered_json resolve_config(const std::string& text, const std::string& path) {
+  // One App for all inputs (building dptrain's ~50 options per input would be most of the
+  // time): cleared, and its Config back to the defaults, before each.
+  struct Options {
+    CLI::App app;
+    dp::Config cfg;
+    dp::OptionTable table{app, cfg};
+    Options() { app.config_formatter(std::make_shared<dp::ConfigFileFormat>()); }
+  };
+  static Options options;
+  CLI::App& app = options.app;
+  options.cfg = dp::Config();
+  app.clear();
+  std::istringstream in(text);
   try {
-    items = format.from_config(in);
-  } catch (const CLI::ParseError& e) {
+    app.parse_from_stream(in);
+  } catch (const CLI::ConfigError& e) {
+    throw dp::UserError(path + ": " + e.what());
+  } catch (const CLI::ConversionError& e) {
+    throw dp::UserError(path + ": " + e.what());
+  } catch (const CLI::ValidationError& e) {
+    throw dp::UserError(path + ": " + e.what());
+  } catch (const CLI::ArgumentMismatch& e) {
     throw dp::UserError(path + ": " + e.what());
   }
-  std::size_t chars = 0;
-  for (const CLI::ConfigItem& item : items)
-    for (const std::string& v : item.inputs) chars += v.size();
-  if (chars > b.size() * 4 + 16) throw FuzzFailure("the values hold more characters than the file");
+  char name[] = "dptrain";
+  char* argv[] = {name, nullptr};
+  if (const std::string empty = dp::empty_list_entry(app, 1, argv); !empty.empty())
+    throw dp::UserError(path + ": " + empty);
+  nlohmann::ordered_json resolved = options.table.to_json();
+  resolved.erase("dry-run");  // config_file_text leaves it out
+  return resolved;
+}
+
+void parse_config(const Bytes& b, const std::string& path) {
+  const nlohmann::ordered_json first = resolve_config(std::string(b.begin(), b.end()), path);
+  const std::string written = dp::config_file_text(first);
+  nlohmann::ordered_json again;
+  try {
+    again = resolve_config(written, path);
+  } catch (const dp::UserError& e) {
+    throw FuzzFailure(std::string("its resolved table does not read back: ") + e.what() + "\n" + written);
+  }
+  if (again != first) throw FuzzFailure("its resolved table reads back otherwise:\n" + written);
 }
 
 // ---- the table -------------------------------------------------------------------
