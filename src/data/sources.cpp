@@ -232,6 +232,27 @@ std::string data_spec_identity(const std::string& spec) {
   return map_spec_files(spec, [](const std::string& p) { return p.substr(p.rfind('/') + 1); });
 }
 
+std::uint64_t data_files_nbytes(const DataConfig& cfg) {
+  std::vector<std::string> files;
+  const auto add_spec = [&](const std::string& spec) {
+    if (!starts_with(spec, "idx:") && !starts_with(spec, "npy:")) return;
+    if (spec.find(',') == std::string::npos) return;  // load_data names the mistake
+    const auto [a, b] = two_paths(spec, "--data");
+    files.push_back(a);
+    files.push_back(b);
+  };
+  if (cfg.data == "fashion-mnist") {
+    for (const char* stem : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                             "t10k-labels-idx1-ubyte"})
+      for (const char* suffix : {".gz", ""}) files.push_back(cfg.data_dir + "/" + stem + suffix);
+  }
+  add_spec(cfg.data);
+  add_spec(cfg.test_data);
+  std::uint64_t total = 0;
+  for (const std::string& f : files) total += file_nbytes(f);
+  return total;
+}
+
 DataSplits load_data(const DataConfig& cfg) {
   DataSplits out;
   const std::string& spec = cfg.data;

@@ -47,4 +47,8 @@ struct DataSplits {
 
 DataSplits load_data(const DataConfig& cfg);
 
+// The bytes of the files load_data(cfg) reads (0 for a file that is not there, and for the
+// synthetic sets): every rank reads them, and the fastest wait for the slowest.
+std::uint64_t data_files_nbytes(const DataConfig& cfg);
+
 }  // namespace dp

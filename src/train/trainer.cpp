@@ -167,8 +167,11 @@ void Run::print_topology() {
 }
 
 void Run::load_data() {
-  // Every rank loads the data; a failure on any rank stops all of them alike.
+  // Every rank loads the data; a failure on any rank stops all of them alike. The first to
+  // finish wait for the last: on a shared file system under load that may take long.
+  CollectiveLabel label(comm_, "loading the data", data_files_nbytes(cfg_.data));
   agree_on_user_errors(comm_, [&] { data_ = dp::load_data(cfg_.data); });
+  label.end();
   if (root_)
     for (const std::string& note : data_.notes) std::printf("%s\n", note.c_str());
   // Every rank holds the same data, so these checks decide alike everywhere.

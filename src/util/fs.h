@@ -1,6 +1,7 @@
 // Small filesystem helpers with user-facing errors (UserError naming the flag and path).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -8,7 +9,8 @@ namespace dp {
 
 bool is_regular_file(const std::string& path);
 bool is_directory(const std::string& path);
-bool path_exists(const std::string& path);  // anything at all (stat succeeds)
+bool path_exists(const std::string& path);           // anything at all (stat succeeds)
+std::uint64_t file_nbytes(const std::string& path);  // a regular file's size, else 0
 // mkdir -p; throws UserError "<flag>: cannot create <dir>: <reason>".
 void make_dirs(const std::string& path, const std::string& flag);
 // Fails early, not after hours of training: throws UserError "<flag>: cannot write <path>:

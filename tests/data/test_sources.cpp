@@ -497,3 +497,34 @@ TEST_CASE("load_data: the installed Fashion-MNIST files", "[.][fashion-mnist]") 
     for (auto c : per_class) CHECK(c == d->count / 10);
   }
 }
+
+TEST_CASE("data_files_nbytes: the bytes load_data reads", "[sources]") {
+  TempDir dir;
+  const std::string x = write_features(dir, "x.npy", 10, 3);
+  const std::string y = write_labels(dir, "y.npy", std::vector<std::int32_t>(10, 1));
+  const std::string tx = write_features(dir, "tx.npy", 4, 3);
+  const std::string ty = write_labels(dir, "ty.npy", std::vector<std::int32_t>(4, 0));
+  const auto size = [](const std::string& p) { return dp::test::read_bytes(p).size(); };
+  dp::DataConfig cfg;
+  cfg.data = "npy:" + x + "," + y;
+  CHECK(dp::data_files_nbytes(cfg) == size(x) + size(y));
+  cfg.test_data = "npy:" + tx + "," + ty;
+  CHECK(dp::data_files_nbytes(cfg) == size(x) + size(y) + size(tx) + size(ty));
+  cfg.test_data = "none";
+  cfg.data = "npy:" + x + "," + dir.file("missing.npy");  // a missing file counts 0
+  CHECK(dp::data_files_nbytes(cfg) == size(x));
+  cfg.data = "npy:" + x;  // malformed: load_data names it
+  CHECK(dp::data_files_nbytes(cfg) == 0);
+  cfg.data = "synthetic-linreg";
+  CHECK(dp::data_files_nbytes(cfg) == 0);
+  // fashion-mnist: the four files of --data-dir, .gz or not.
+  write_fake_mnist(dir, "train", 6, true);
+  write_fake_mnist(dir, "t10k", 2, false);
+  cfg.data = "fashion-mnist";
+  cfg.data_dir = dir.path();
+  cfg.test_data.clear();
+  const std::uint64_t want =
+      size(dir.file("train-images-idx3-ubyte.gz")) + size(dir.file("train-labels-idx1-ubyte.gz")) +
+      size(dir.file("t10k-images-idx3-ubyte")) + size(dir.file("t10k-labels-idx1-ubyte"));
+  CHECK(dp::data_files_nbytes(cfg) == want);
+}
