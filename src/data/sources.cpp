@@ -236,10 +236,13 @@ std::uint64_t data_files_nbytes(const DataConfig& cfg) {
   std::vector<std::string> files;
   const auto add_spec = [&](const std::string& spec) {
     if (!starts_with(spec, "idx:") && !starts_with(spec, "npy:")) return;
-    if (spec.find(',') == std::string::npos) return;  // load_data names the mistake
-    const auto [a, b] = two_paths(spec, "--data");
-    files.push_back(a);
-    files.push_back(b);
+    try {
+      const auto [a, b] = two_paths(spec, "--data");
+      files.push_back(a);
+      files.push_back(b);
+    } catch (const UserError&) {
+      // A malformed spec: load_data names the mistake, on every rank alike.
+    }
   };
   if (cfg.data == "fashion-mnist") {
     for (const char* stem : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",

@@ -513,8 +513,10 @@ TEST_CASE("data_files_nbytes: the bytes load_data reads", "[sources]") {
   cfg.test_data = "none";
   cfg.data = "npy:" + x + "," + dir.file("missing.npy");  // a missing file counts 0
   CHECK(dp::data_files_nbytes(cfg) == size(x));
-  cfg.data = "npy:" + x;  // malformed: load_data names it
-  CHECK(dp::data_files_nbytes(cfg) == 0);
+  for (const std::string& bad : {"npy:" + x, "npy:," + x, "npy:" + x + "," + y + "," + y}) {
+    cfg.data = bad;  // malformed: load_data names it
+    CHECK(dp::data_files_nbytes(cfg) == 0);
+  }
   cfg.data = "synthetic-linreg";
   CHECK(dp::data_files_nbytes(cfg) == 0);
   // fashion-mnist: the four files of --data-dir, .gz or not.
