@@ -154,15 +154,6 @@ std::string unexpected_argument(const CLI::App& app, int argc, char** argv, cons
   return "unexpected argument '" + extra + "': every value follows its flag (--name value or --name=value)";
 }
 
-// The option's default as an example: "[256,128]" -> "256,128".
-std::string example_of(const CLI::Option& opt) {
-  std::string example = opt.get_default_str();
-  example.erase(
-      std::remove_if(example.begin(), example.end(), [](char ch) { return ch == '[' || ch == ']'; }),
-      example.end());
-  return example.empty() ? "" : ", e.g. " + example;
-}
-
 // What a value of opt must look like, for "expected ..., got ...".
 std::string expected_value(const CLI::Option& opt) {
   if (opt.get_expected_max() == 0) return "true or false (or no value)";
@@ -258,11 +249,9 @@ std::string describe_parse_error(const CLI::ParseError& e, const CLI::App& app, 
   } else if (dynamic_cast<const CLI::ConversionError*>(&e)) {
     what = conversion_message(what, app, argc, argv);
   } else if (dynamic_cast<const CLI::ArgumentMismatch*>(&e)) {
-    // "--epochs" as the last word, or "hidden = []" in the file: no value at all.
+    // "--epochs" as the last word: no value at all (the config reader refuses "hidden = []").
     if (const CLI::Option* opt = app.get_option_no_throw(flag_named_in(what)); opt != nullptr)
-      what = from_file ? without_dashes(opt->get_name()) + " has no value (" + expected_value(*opt) +
-                             example_of(*opt) + ")"
-                       : opt->get_name() + ": needs a value (" + expected_value(*opt) + ")";
+      what = opt->get_name() + ": needs a value (" + expected_value(*opt) + ")";
   }
   return from_file ? "--config " + file + ": " + what : what;
 }
@@ -291,6 +280,15 @@ namespace {
 // Whether a list value has an empty entry: "64,,32", "64,", ",64" or "".
 bool has_empty_entry(const std::string& value, char sep) {
   return (sep + value + sep).find(std::string(2, sep)) != std::string::npos;
+}
+
+// The option's default as an example: "[256,128]" -> "256,128".
+std::string example_of(const CLI::Option& opt) {
+  std::string example = opt.get_default_str();
+  example.erase(
+      std::remove_if(example.begin(), example.end(), [](char ch) { return ch == '[' || ch == ']'; }),
+      example.end());
+  return example.empty() ? "" : ", e.g. " + example;
 }
 
 }  // namespace

@@ -142,6 +142,8 @@ class Reader {
     return std::string("a control character (0x") + code + ") in the value (write it as \\u00" + code + ")";
   }
   bool at_end() const { return pos_ >= t_.size(); }
+  // The line from pos_ on, shortened for a message.
+  std::string rest_of_line() const { return snippet(t_.substr(pos_, t_.find('\n', pos_) - pos_)); }
   char peek() const { return at_end() ? '\0' : t_[pos_]; }
   void next_line() {
     ++pos_;
@@ -159,8 +161,7 @@ class Reader {
     if (peek() == '#') skip_comment();
     if (at_end()) return;
     if (peek() != '\n') {
-      const std::string rest = t_.substr(pos_, t_.find('\n', pos_) - pos_);
-      fail("unexpected '" + snippet(rest) + "' after " + after +
+      fail("unexpected '" + rest_of_line() + "' after " + after +
            " (a value with spaces needs quotes: \"...\"; a comment starts with #)");
     }
     next_line();
@@ -180,8 +181,7 @@ class Reader {
     const std::size_t start = pos_;
     while (!at_end() && is_bare_key_char(peek())) ++pos_;
     if (pos_ == start) {
-      const std::string rest = t_.substr(pos_, t_.find('\n', pos_) - pos_);
-      fail("expected a key (a long flag without --, as in epochs = 3), got '" + snippet(rest) + "'");
+      fail("expected a key (a long flag without --, as in epochs = 3), got '" + rest_of_line() + "'");
     }
     return t_.substr(start, pos_ - start);
   }
