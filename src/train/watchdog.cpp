@@ -53,17 +53,17 @@ void Watchdog::run() {
     if (waited < timeout_s_ + extra_s_) continue;
     std::string what = collective_;
     if (label_) what += index_ >= 0 ? concat("(", label_, " ", index_, ")") : concat("(", label_, ")");
-    // With extra time, rank 0 was reading or writing a file meanwhile (its file system may hang).
+    // With extra time, a rank was reading or writing files meanwhile (a file system may hang).
     char limit[160];
     if (extra_s_ >= 0.5)
-      std::snprintf(limit, sizeof limit, "%.0f s (--comm-timeout %.0f s + %.0f s for rank 0's file I/O)",
+      std::snprintf(limit, sizeof limit, "%.0f s (--comm-timeout %.0f s + %.0f s for file I/O)",
                     timeout_s_ + extra_s_, timeout_s_, extra_s_);
     else
       std::snprintf(limit, sizeof limit, "%.0f s (--comm-timeout)", timeout_s_);
     std::fprintf(stderr,
                  "dptrain: error: %s %s at step %lld did not complete within %s: %s; ending the job\n",
                  identity_prefix().c_str(), what.c_str(), static_cast<long long>(step_), limit,
-                 extra_s_ > 0 ? "rank 0's file system may be stuck, or a rank has died or hung"
+                 extra_s_ > 0 ? "a file system may be stuck, or a rank has died or hung"
                               : "another rank has probably died or hung");
     std::fflush(stderr);
     std::_Exit(kExitCommTimeout);

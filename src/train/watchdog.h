@@ -5,8 +5,8 @@
 // that exits non-zero ends an Open MPI job), so a dead or hung peer costs at most the
 // timeout, never a hang.
 //
-// Rank 0's file I/O (a checkpoint, the exported model) happens while the other ranks wait
-// in a collective: those collectives get extra time, nbytes / kSlowestFileBytesPerS, so a
+// File I/O that other ranks wait for in a collective (rank 0's checkpoint or exported
+// model, every rank's data load) gets extra time, nbytes / kSlowestFileBytesPerS, so a
 // slow but working file system does not end the job, and a hung one still does.
 //
 // The watchdog thread never calls MPI (the library is initialised FUNNELED): it only
